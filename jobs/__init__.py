@@ -1,0 +1,1 @@
+"""Collaboration-network pipeline: landed exports -> bronze -> silver -> weekly graph -> gold."""
