@@ -1,0 +1,48 @@
+# Every target does its own set-up, so `make demo` and `make test` work as the first command
+# on a fresh clone. Versions come from infra/constraints.txt (a full freeze of the stack).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+JARS := .cache/jars
+export AIRFLOW_HOME := $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__UNIT_TEST_MODE := False
+export AIRFLOW__LOGGING__LOGGING_LEVEL := WARNING
+
+.PHONY: setup demo test bench jars clean freeze
+
+$(VENV)/.installed: pyproject.toml infra/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c infra/constraints.txt -e '.[dev]'
+	touch $@
+
+$(JARS)/.synced: infra/jars/pom.xml infra/jars/sync.sh $(VENV)/.installed
+	infra/jars/sync.sh $(CURDIR)/$(JARS) "$$($(PY) -c 'import pyspark, os; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')"
+	touch $@
+
+$(AIRFLOW_HOME)/.migrated: $(VENV)/.installed
+	mkdir -p $(AIRFLOW_HOME)
+	$(VENV)/bin/airflow db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || (tail -20 $(AIRFLOW_HOME)/migrate.log; exit 1)
+	touch $@
+
+setup: $(VENV)/.installed $(JARS)/.synced $(AIRFLOW_HOME)/.migrated
+jars: $(JARS)/.synced
+
+demo: setup
+	$(VENV)/bin/ona demo
+
+test: setup
+	$(VENV)/bin/pytest
+
+bench: setup
+	$(PY) -m bench.run
+
+# Refresh the lock after changing infra/requirements.in.
+freeze:
+	$(PY) -m pip freeze --exclude-editable | grep -v '^-e ' > infra/constraints.txt
+
+clean:
+	rm -rf $(VENV) .cache .airflow .demo .pytest_cache

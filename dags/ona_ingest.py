@@ -1,0 +1,53 @@
+"""Ingest DAGs, one per source kind: landed exports -> bronze/<source>, updating its Asset.
+
+Thin on purpose: the work is jobs.pipeline.ingest, the same code as `ona run`. The asset event
+carries the run's counts and the ISO weeks it touched, so that the weekly graph DAG rebuilds
+exactly those weeks.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from datetime import datetime
+
+from airflow.sdk import Asset, Param, dag, task
+
+SOURCES = ("email", "calendar", "chat", "people")
+BRONZE_ASSETS = {source: Asset(name=f"ona_bronze_{source}", uri=f"file:///ona/bronze/{source}") for source in SOURCES}
+PATH_PARAMS = {
+    "landing": Param(os.environ.get("ONA_LANDING", ""), type="string", description="landing folder"),
+    "lake": Param(os.environ.get("ONA_LAKE", ""), type="string", description="lake root"),
+}
+
+
+def make_ingest_dag(source: str):
+    @dag(
+        dag_id=f"ona_ingest_{source}",
+        schedule="@daily",
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        max_active_runs=1,
+        tags=["ona", "ingest", source],
+        default_args={"retries": 2},
+        params=PATH_PARAMS,
+        doc_md=__doc__,
+    )
+    def ingest_dag():
+        @task(task_id=f"ingest_{source}", outlets=[BRONZE_ASSETS[source]])
+        def ingest(params=None, outlet_events=None):
+            from pathlib import Path
+
+            from jobs.pipeline import ingest as ingest_job
+
+            summary = ingest_job(Path(params["landing"]), Path(params["lake"]), source)
+            outlet_events[BRONZE_ASSETS[source]].extra = asdict(summary)
+            return asdict(summary)
+
+        ingest()
+
+    return ingest_dag()
+
+
+for _source in SOURCES:
+    globals()[f"ona_ingest_{_source}"] = make_ingest_dag(_source)

@@ -1,0 +1,1 @@
+"""Demo data: a synthetic organisation written as real-format export files."""

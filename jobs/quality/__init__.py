@@ -1,0 +1,1 @@
+"""Quality gates (Great Expectations) and the validation report for privacy officers."""

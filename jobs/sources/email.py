@@ -1,0 +1,322 @@
+"""Email metadata from mbox files, maildir folders and .eml files.
+
+Only header blocks are ever read: the body of a message is skipped while scanning (it is
+never parsed nor kept in memory), and of the headers only From/Sender, To/Cc/Bcc, Date,
+Message-ID, References, In-Reply-To and X-GM-THRID are looked at. Addresses leave this
+module as pseudonyms; identifiers (message ids, thread ids, paths) as keyed references.
+
+What is read below ``folder`` (recursively, in a stable order):
+
+* mbox: files named ``*.mbox`` or whose first line starts with ``From `` (a leading UTF-8
+  BOM is ignored). Messages are split on every line starting with ``From `` (the rule of
+  Python's ``mailbox.mbox``; ``Content-Length`` is not trusted). Non-blank text before the
+  first separator is read as one more message rather than dropped silently.
+* maildir: a folder with ``cur``, ``new`` and ``tmp`` subfolders, read with ``mailbox.Maildir``
+  (Maildir++ subfolders such as ``.Sent`` are found by the recursive walk).
+* ``*.eml``: one message per file.
+
+Threads: ``thread_ref`` is ``ref("thread", X-GM-THRID)`` when Gmail gives one, else
+``ref("thread", <root id>)`` where the root id is the first id of References, else the
+In-Reply-To id, else the message's own Message-ID. Using the same ``"thread"`` namespace for
+the message's own id is what makes a thread root and its replies share one ``thread_ref``.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import os
+import re
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default as default_policy
+from email.utils import getaddresses, parsedate_to_datetime
+from pathlib import Path
+from typing import IO, Iterable, Iterator
+
+from jobs.privacy.pseudonym import Pseudonymiser
+from jobs.sources.base import ParseOutcome, Rejection, to_utc
+
+_BOM = b"\xef\xbb\xbf"
+_MAILDIR_PARTS = ("cur", "new", "tmp")
+_ANGLE_ID = re.compile(r"<[^<>\s]+>")
+# "-0000" means "UTC, but the local zone is unknown" (RFC 5322 3.3); parsedate_to_datetime
+# returns a naive datetime for it, the same as for a date with no zone at all.
+_MINUS_ZERO_ZONE = re.compile(r"(?<![\d:])-0000(?!\d)")
+
+_PARSER = BytesParser(policy=default_policy)
+
+
+def parse_email(folder: Path, pseudo: Pseudonymiser) -> ParseOutcome:
+    """Parse every mbox, maildir and .eml below ``folder`` (see the module docstring)."""
+    folder = Path(folder)
+    outcome = ParseOutcome()
+    for source_rel, index, header_bytes in _header_blocks(folder):
+        outcome.extend(_parse_one(header_bytes, source_rel, index, pseudo))
+    return outcome
+
+
+# ---------------------------------------------------------------------------- discovery
+
+
+def _header_blocks(folder: Path) -> Iterator[tuple[str, int, bytes]]:
+    """(relative path, position in that file, header bytes) of every message, in order."""
+    if not folder.is_dir():
+        return
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        here = Path(dirpath)
+        if _is_maildir(here):
+            yield from _maildir_blocks(folder, here)
+            # cur/new/tmp hold the maildir's own messages: not separate .eml/mbox files.
+            dirnames[:] = [d for d in dirnames if d not in _MAILDIR_PARTS]
+        for name in sorted(filenames):
+            path = here / name
+            rel = path.relative_to(folder).as_posix()
+            kind = _file_kind(path)
+            if kind == "mbox":
+                for index, block in enumerate(_mbox_blocks(path)):
+                    yield rel, index, block
+            elif kind == "eml":
+                with path.open("rb") as fh:
+                    yield rel, 0, _read_header_block(fh)
+
+
+def _is_maildir(path: Path) -> bool:
+    return all((path / part).is_dir() for part in _MAILDIR_PARTS)
+
+
+def _file_kind(path: Path) -> str | None:
+    name = path.name.lower()
+    if name.endswith(".mbox"):
+        return "mbox"
+    try:
+        with path.open("rb") as fh:
+            first = fh.readline(256)
+    except OSError:
+        return None
+    if first.startswith(_BOM):
+        first = first[len(_BOM) :]
+    if first.startswith(b"From "):
+        return "mbox"
+    if name.endswith(".eml"):
+        return "eml"
+    return None
+
+
+def _maildir_blocks(folder: Path, maildir_path: Path) -> Iterator[tuple[str, int, bytes]]:
+    box = mailbox.Maildir(maildir_path, factory=None, create=False)
+    base = maildir_path.relative_to(folder).as_posix()
+    # The key (file name without the ":2,flags" info) survives the new/ -> cur/ move and flag
+    # changes, so the file_ref of a message stays the same between runs.
+    for key in sorted(box.keys()):
+        rel = key if base == "." else f"{base}/{key}"
+        try:
+            fh = box.get_file(key)
+        except (KeyError, OSError):
+            continue  # delivered or expunged while we were listing: not there to read
+        try:
+            yield rel, 0, _read_header_block(fh)
+        finally:
+            fh.close()
+
+
+def _read_header_block(fh: IO[bytes]) -> bytes:
+    lines = []
+    for line in fh:
+        if not lines and line.startswith(_BOM):
+            line = line[len(_BOM) :]
+        if line in (b"\n", b"\r\n", b"\r"):
+            break
+        lines.append(line)
+    return b"".join(lines)
+
+
+def _mbox_blocks(path: Path) -> Iterator[bytes]:
+    """Header blocks of the messages of an mbox file; bodies are skipped line by line."""
+    current: list[bytes] | None = None  # header lines of the message being read
+    in_headers = False
+    preamble: list[bytes] = []
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh):
+            if number == 0 and line.startswith(_BOM):
+                line = line[len(_BOM) :]
+            if line.startswith(b"From "):
+                if current is not None:
+                    yield b"".join(current)
+                elif any(p.strip() for p in preamble):
+                    yield _header_part(preamble)
+                current, in_headers = [], True
+                continue
+            if current is None:
+                if len(preamble) < 10_000:  # a header block is never that long
+                    preamble.append(line)
+                continue
+            if in_headers:
+                if line.strip(b"\r\n") == b"":
+                    in_headers = False
+                else:
+                    current.append(line)
+    if current is not None:
+        yield b"".join(current)
+    elif any(p.strip() for p in preamble):
+        yield _header_part(preamble)
+
+
+def _header_part(lines: list[bytes]) -> bytes:
+    out = []
+    for line in lines:
+        if line.strip(b"\r\n") == b"":
+            if out:
+                break
+            continue
+        out.append(line)
+    return b"".join(out)
+
+
+# ------------------------------------------------------------------------------ parsing
+
+
+def _parse_one(header_bytes: bytes, rel: str, index: int, pseudo: Pseudonymiser) -> ParseOutcome:
+    file_ref = pseudo.ref("file", rel)
+    record_ref = pseudo.ref("email-pos", rel, index)
+
+    def reject(reason: str) -> ParseOutcome:
+        return ParseOutcome(rejections=[Rejection(record_ref, reason, file_ref)])
+
+    try:
+        msg = _PARSER.parsebytes(header_bytes, headersonly=True)
+    except Exception as exc:  # noqa: BLE001 - any parser failure is one rejected record
+        return reject(f"unparseable message: {type(exc).__name__}")
+
+    date_values, date_broken = _header_values(msg, "Date")
+    if date_broken:
+        return reject("unreadable Date header")
+    sent_at = _sent_at(date_values)
+    if sent_at is None:
+        return reject("missing or unparseable Date")
+
+    from_values, from_broken = _header_values(msg, "From")
+    sender_values, _ = _header_values(msg, "Sender")
+    sender = _first_person(from_values, pseudo) or _first_person(sender_values, pseudo)
+    if sender is None:
+        return reject("unreadable From header" if from_broken else "no usable sender address")
+
+    recipients = {}
+    raw_recipients = {}
+    for field in ("To", "Cc", "Bcc"):
+        values, _ = _header_values(msg, field)
+        raw_recipients[field] = values
+        people = (pseudo.person(addr) for _, addr in _addresses(values))
+        recipients[field] = [p for p in people if p is not None]
+
+    message_id = _first_id(_header_values(msg, "Message-ID")[0])
+    message_ref = pseudo.ref("message-id", message_id) if message_id else None
+    if message_id:
+        record_id = pseudo.ref("email", message_id)
+    else:
+        # No Message-ID: the same message copied into two mailboxes still has the same Date,
+        # From, To and Cc, so this key lets ingest drop the second copy.
+        record_id = pseudo.ref(
+            "email-nomid",
+            *(_normalise(values) for values in (date_values, from_values, raw_recipients["To"], raw_recipients["Cc"])),
+        )
+
+    return ParseOutcome(
+        rows=[
+            {
+                "record_id": record_id,
+                "file_ref": file_ref,
+                "message_ref": message_ref,
+                "thread_ref": _thread_ref(msg, message_id, pseudo),
+                "sent_at": sent_at,
+                "sender": sender,
+                "to": recipients["To"],
+                "cc": recipients["Cc"],
+                "bcc": recipients["Bcc"],
+                "n_recipients": sum(len(v) for v in recipients.values()),
+            }
+        ]
+    )
+
+
+def _header_values(msg: EmailMessage, name: str) -> tuple[list[str], bool]:
+    """The decoded values of a header, and whether reading it failed (a header defect that
+    the default policy cannot get past); the failing values are left out."""
+    try:
+        values = msg.get_all(name) or []
+    except Exception:  # noqa: BLE001 - header classes raise many types on garbage
+        return [], True
+    out, broken = [], False
+    for value in values:
+        try:
+            out.append(str(value))
+        except Exception:  # noqa: BLE001
+            broken = True
+    return out, broken
+
+
+def _sent_at(values: list[str]) -> datetime | None:
+    if not values or not values[0].strip():
+        return None
+    raw = values[0]
+    try:
+        moment = parsedate_to_datetime(raw)
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        if not _MINUS_ZERO_ZONE.search(raw):
+            return None  # no zone at all: the instant is unknown
+        moment = moment.replace(tzinfo=timezone.utc)
+    try:
+        return to_utc(moment)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _addresses(values: Iterable[str]) -> list[tuple[str, str]]:
+    values = [v for v in values if v]
+    if not values:
+        return []
+    try:
+        return [pair for pair in getaddresses(values) if pair[1]]
+    except Exception:  # noqa: BLE001 - getaddresses is not total on odd input
+        return []
+
+
+def _first_person(values: list[str], pseudo: Pseudonymiser) -> str | None:
+    for _, addr in _addresses(values):
+        person = pseudo.person(addr)
+        if person is not None:
+            return person
+    return None
+
+
+def _first_id(values: list[str]) -> str | None:
+    """The first ``<id>`` of a header (comments and junk around it dropped), else the
+    stripped value; None when empty."""
+    for value in values:
+        match = _ANGLE_ID.search(value)
+        if match:
+            return match.group(0)
+        stripped = value.strip()
+        if stripped:
+            return stripped.split()[0]
+    return None
+
+
+def _thread_ref(msg: EmailMessage, message_id: str | None, pseudo: Pseudonymiser) -> str | None:
+    gm_thread = _header_values(msg, "X-GM-THRID")[0]
+    if gm_thread and gm_thread[0].strip():
+        return pseudo.ref("thread", gm_thread[0].strip())
+    root = (
+        _first_id(_header_values(msg, "References")[0])
+        or _first_id(_header_values(msg, "In-Reply-To")[0])
+        or message_id
+    )
+    return pseudo.ref("thread", root) if root else None
+
+
+def _normalise(values: list[str]) -> str:
+    # Folding differs between copies of one message; the words do not.
+    return " ".join(" ".join(values).split())

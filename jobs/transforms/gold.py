@@ -1,0 +1,235 @@
+"""Silver -> gold: weekly edges, person metrics, group matrix, network summary.
+
+Degrees and strengths are Spark aggregations; the iterative algorithms run per week in
+jobs/graph/local_engine.py. Definitions: docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from jobs.config import PrivacyRules
+from jobs.privacy.pseudonym import PERSON_PREFIX
+
+UNASSIGNED_GROUP = "(unassigned)"
+
+
+def edges_weekly(interactions_df: DataFrame) -> DataFrame:
+    """One row per week and ordered pair, with the weight split by source."""
+
+    def by_source(source: str, column: str) -> F.Column:
+        return F.sum(F.when(F.col("source") == source, F.col(column)).otherwise(0.0))
+
+    def count_source(source: str) -> F.Column:
+        return F.count(F.when(F.col("source") == source, True))
+
+    edges_df = interactions_df.groupBy("week_start", "src", "dst").agg(
+        F.sum("weight").alias("weight"),
+        by_source("email", "weight").alias("email_weight"),
+        by_source("calendar", "weight").alias("meeting_weight"),
+        by_source("chat", "weight").alias("chat_weight"),
+        count_source("email").alias("n_email"),
+        count_source("calendar").alias("n_meeting"),
+        count_source("chat").alias("n_chat"),
+        F.sum("meeting_minutes").alias("meeting_minutes"),
+    )
+    reverse_df = edges_df.select(
+        "week_start", F.col("dst").alias("src"), F.col("src").alias("dst"),
+        F.lit(True).alias("is_reciprocal"),
+    )
+    return edges_df.join(reverse_df, on=["week_start", "src", "dst"], how="left").select(
+        "week_start", "src", "dst", "weight", "email_weight", "meeting_weight", "chat_weight",
+        "n_email", "n_meeting", "n_chat", "meeting_minutes",
+        F.coalesce(F.col("is_reciprocal"), F.lit(False)).alias("is_reciprocal"),
+    )
+
+
+def degrees(edges_df: DataFrame) -> DataFrame:
+    """In/out degree and strength, and the undirected degree (distinct neighbours)."""
+    out_df = edges_df.groupBy("week_start", F.col("src").alias("person")).agg(
+        F.count("*").alias("out_degree"), F.sum("weight").alias("out_strength")
+    )
+    in_df = edges_df.groupBy("week_start", F.col("dst").alias("person")).agg(
+        F.count("*").alias("in_degree"), F.sum("weight").alias("in_strength")
+    )
+    neighbours_df = (
+        edges_df.select("week_start", F.col("src").alias("person"), F.col("dst").alias("other"))
+        .unionByName(edges_df.select("week_start", F.col("dst").alias("person"), F.col("src").alias("other")))
+        .distinct()
+        .groupBy("week_start", "person")
+        .agg(F.count("*").alias("degree"))
+    )
+    return (
+        neighbours_df.join(out_df, on=["week_start", "person"], how="left")
+        .join(in_df, on=["week_start", "person"], how="left")
+        .select(
+            "week_start", "person",
+            F.coalesce("in_degree", F.lit(0)).cast("long").alias("in_degree"),
+            F.coalesce("out_degree", F.lit(0)).cast("long").alias("out_degree"),
+            F.col("degree").cast("long").alias("degree"),
+            F.coalesce("in_strength", F.lit(0.0)).alias("in_strength"),
+            F.coalesce("out_strength", F.lit(0.0)).alias("out_strength"),
+        )
+        .withColumn("strength", F.col("in_strength") + F.col("out_strength"))
+    )
+
+
+def load_metrics(events_df: DataFrame) -> DataFrame:
+    """What each person sent or attended in the week, ties or not (broadcasts count here)."""
+    sent_df = events_df.groupBy("week_start", F.col("actor").alias("person")).agg(
+        F.count(F.when(F.col("kind") == "email", True)).alias("emails_sent"),
+        F.count(F.when((F.col("kind") == "email") & F.col("is_broadcast"), True)).alias("broadcasts_sent"),
+        F.count(F.when((F.col("source") == "chat") & (F.col("kind") != "reaction"), True)).alias(
+            "chat_messages_sent"
+        ),
+    )
+    meetings_df = events_df.where((F.col("kind") == "meeting") & ~F.col("is_cancelled"))
+    attended_df = (
+        meetings_df.select(
+            "week_start", "event_id", "duration_minutes",
+            F.explode(F.array_distinct(F.concat(F.array("actor"), F.col("participants")))).alias("person"),
+        )
+        .groupBy("week_start", "person")
+        .agg(
+            F.count("*").alias("meetings_attended"),
+            (F.sum("duration_minutes") / 60.0).alias("meeting_hours"),
+        )
+    )
+    return (
+        sent_df.join(attended_df, on=["week_start", "person"], how="full")
+        .where(F.col("person").startswith(PERSON_PREFIX))
+        .select(
+            "week_start", "person",
+            *[F.coalesce(c, F.lit(0)).cast("long").alias(c)
+              for c in ("emails_sent", "broadcasts_sent", "chat_messages_sent", "meetings_attended")],
+            F.coalesce("meeting_hours", F.lit(0.0)).alias("meeting_hours"),
+        )
+    )
+
+
+def roster_for_weeks(people_df: DataFrame, weeks: list[date]) -> DataFrame:
+    """Every person employed in each week (hired on or before the week's Sunday)."""
+    weeks_df = people_df.sparkSession.createDataFrame([(w,) for w in weeks], "week_start date")
+    return weeks_df.crossJoin(people_df.select("person", "hire_date")).where(
+        F.col("hire_date").isNull() | (F.col("hire_date") <= F.date_add("week_start", 6))
+    ).select("week_start", "person")
+
+
+def person_metrics_weekly(
+    degrees_df: DataFrame,
+    node_metrics_df: DataFrame,
+    load_df: DataFrame,
+    people_df: DataFrame,
+    weeks: list[date],
+) -> DataFrame:
+    """One row per week and person: everyone on the roster that week, everyone with a tie, and
+    everyone who sent or attended something. Graph metrics are null for people without ties."""
+    keys = ["week_start", "person"]
+    persons_df = (
+        roster_for_weeks(people_df, weeks)
+        .unionByName(degrees_df.select(*keys))
+        .unionByName(load_df.select(*keys))
+        .distinct()
+    )
+    zero_long = ["in_degree", "out_degree", "degree", "emails_sent", "broadcasts_sent",
+                 "chat_messages_sent", "meetings_attended"]
+    zero_double = ["in_strength", "out_strength", "strength", "meeting_hours"]
+    return (
+        persons_df.join(degrees_df, on=keys, how="left")
+        .join(node_metrics_df.drop("week_modularity"), on=keys, how="left")
+        .join(load_df, on=keys, how="left")
+        .join(people_df.select("person", "department", "team"), on="person", how="left")
+        .select(
+            *keys, "department", "team",
+            *[F.coalesce(c, F.lit(0)).cast("long").alias(c) for c in zero_long[:3]],
+            *[F.coalesce(c, F.lit(0.0)).alias(c) for c in zero_double[:3]],
+            "pagerank", "component", "component_size", "community", "clustering",
+            *[F.coalesce(c, F.lit(0)).cast("long").alias(c) for c in zero_long[3:]],
+            F.coalesce("meeting_hours", F.lit(0.0)).alias("meeting_hours"),
+        )
+    )
+
+
+def group_metrics_weekly(edges_df: DataFrame, people_df: DataFrame, privacy: PrivacyRules) -> DataFrame:
+    """Department-to-department interaction matrix with k-suppression.
+
+    A pair is suppressed when either group has fewer than k active people (people with at least
+    one tie that week): its weight, pair count and group sizes are nulled, its row is kept and
+    flagged so that the suppression is counted.
+    """
+    groups_df = people_df.select("person", F.coalesce("department", F.lit(UNASSIGNED_GROUP)).alias("group"))
+
+    def with_group(df: DataFrame, person_col: str, group_col: str) -> DataFrame:
+        return df.join(
+            groups_df.withColumnRenamed("person", person_col).withColumnRenamed("group", group_col),
+            on=person_col, how="left",
+        ).withColumn(group_col, F.coalesce(group_col, F.lit(UNASSIGNED_GROUP)))
+
+    grouped_df = edges_df.transform(lambda df: with_group(df, "src", "group_a")).transform(
+        lambda df: with_group(df, "dst", "group_b")
+    )
+    active_df = (
+        grouped_df.select("week_start", F.col("src").alias("person"), F.col("group_a").alias("group"))
+        .unionByName(grouped_df.select("week_start", F.col("dst").alias("person"), F.col("group_b").alias("group")))
+        .distinct()
+        .groupBy("week_start", "group")
+        .agg(F.count("*").alias("n_active"))
+    )
+    matrix_df = grouped_df.groupBy("week_start", "group_a", "group_b").agg(
+        F.sum("weight").alias("weight"), F.count("*").alias("n_people_pairs")
+    )
+    k = privacy.min_group_size
+    joined_df = matrix_df.join(
+        active_df.withColumnRenamed("group", "group_a").withColumnRenamed("n_active", "n_active_a"),
+        on=["week_start", "group_a"], how="left",
+    ).join(
+        active_df.withColumnRenamed("group", "group_b").withColumnRenamed("n_active", "n_active_b"),
+        on=["week_start", "group_b"], how="left",
+    )
+    is_suppressed = (F.col("n_active_a") < k) | (F.col("n_active_b") < k)
+    keep = lambda c: F.when(~is_suppressed, F.col(c))  # noqa: E731
+    return joined_df.select(
+        "week_start", F.lit("department").alias("group_kind"), "group_a", "group_b",
+        keep("weight").alias("weight"),
+        keep("n_people_pairs").cast("long").alias("n_people_pairs"),
+        keep("n_active_a").cast("long").alias("n_active_a"),
+        keep("n_active_b").cast("long").alias("n_active_b"),
+        is_suppressed.alias("is_suppressed"),
+    )
+
+
+def network_summary_weekly(
+    edges_df: DataFrame, node_metrics_df: DataFrame, group_df: DataFrame
+) -> DataFrame:
+    edge_stats_df = edges_df.groupBy("week_start").agg(
+        F.count("*").alias("edges"),
+        F.sum("weight").alias("total_weight"),
+        F.avg(F.col("is_reciprocal").cast("double")).alias("reciprocity"),
+    )
+    node_stats_df = node_metrics_df.groupBy("week_start").agg(
+        F.count("*").alias("nodes"),
+        F.countDistinct("component").alias("components"),
+        F.max("component_size").alias("giant_size"),
+        F.avg("clustering").alias("average_clustering"),
+        F.countDistinct("community").alias("communities"),
+        F.first("week_modularity").alias("modularity"),
+    )
+    suppressed_df = group_df.groupBy("week_start").agg(
+        F.sum(F.col("is_suppressed").cast("int")).alias("groups_suppressed")
+    )
+    n = F.col("nodes")
+    return (
+        edge_stats_df.join(node_stats_df, on="week_start", how="inner")
+        .join(suppressed_df, on="week_start", how="left")
+        .select(
+            "week_start", "nodes", "edges", "total_weight",
+            F.when(n > 1, F.col("edges") / (n * (n - 1))).alias("density"),
+            "components",
+            (F.col("giant_size") / n).alias("giant_component_share"),
+            "reciprocity", "average_clustering", "communities", "modularity",
+            F.coalesce("groups_suppressed", F.lit(0)).cast("int").alias("groups_suppressed"),
+        )
+    )

@@ -1,0 +1,36 @@
+"""Quality: one row per gate run (one suite on one table for one week)."""
+
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DateType,
+    IntegerType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+from schemas import Table
+
+VALIDATION_RUNS = StructType(
+    [
+        StructField("run_id", StringType(), False),
+        StructField("table", StringType(), False),
+        StructField("week_start", DateType(), False),
+        StructField("suite", StringType(), False),
+        StructField("success", BooleanType(), False),  # no fail-level check failed
+        StructField("published", BooleanType(), False),
+        StructField("evaluated", IntegerType(), False),
+        StructField("failed_fail", IntegerType(), False),
+        StructField("failed_warn", IntegerType(), False),
+        StructField("failed_checks", ArrayType(StringType(), False), False),
+        StructField("key_version", StringType(), False),
+        StructField("checked_at", TimestampType(), False),
+        StructField("report_path", StringType(), False),
+    ]
+)
+
+VALIDATION_RUNS_TABLE = Table(
+    "quality/validation_runs", VALIDATION_RUNS, ("run_id", "table", "week_start"), ()
+)

@@ -1,0 +1,63 @@
+"""Silver: canonical events from every source, directed person-to-person interactions, people."""
+
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DateType,
+    DoubleType,
+    IntegerType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+from schemas import Table
+
+EVENTS = StructType(
+    [
+        StructField("event_id", StringType(), False),  # the bronze record_id
+        StructField("source", StringType(), False),  # email, calendar, chat
+        StructField("kind", StringType(), False),  # email, meeting, dm, channel_post, thread_reply, reaction
+        StructField("occurred_at", TimestampType(), False),  # UTC
+        StructField("week_start", DateType(), False),  # ISO Monday (UTC) of occurred_at
+        StructField("actor", StringType(), False),  # sender / organizer / poster / reactor
+        StructField("participants", ArrayType(StringType(), False), False),  # others, deduplicated
+        StructField("n_participants", IntegerType(), False),
+        StructField("duration_minutes", DoubleType(), True),  # meetings only
+        StructField("is_broadcast", BooleanType(), False),  # above the fan-out limit: no ties
+        StructField("is_cancelled", BooleanType(), False),
+        StructField("forms_ties", BooleanType(), False),
+    ]
+)
+
+INTERACTIONS = StructType(
+    [
+        StructField("week_start", DateType(), False),
+        StructField("source", StringType(), False),
+        StructField("kind", StringType(), False),
+        StructField("src", StringType(), False),
+        StructField("dst", StringType(), False),
+        StructField("weight", DoubleType(), False),
+        StructField("meeting_minutes", DoubleType(), False),
+        StructField("event_id", StringType(), False),
+    ]
+)
+
+PEOPLE = StructType(
+    [
+        StructField("person", StringType(), False),
+        StructField("department", StringType(), True),
+        StructField("team", StringType(), True),
+        StructField("manager", StringType(), True),
+        StructField("location", StringType(), True),
+        StructField("hire_date", DateType(), True),
+        StructField("timezone", StringType(), True),
+    ]
+)
+
+SILVER_EVENTS = Table("silver/events", EVENTS, ("event_id",), ("week_start",))
+SILVER_INTERACTIONS = Table(
+    "silver/interactions", INTERACTIONS, ("week_start", "event_id", "src", "dst"), ("week_start",)
+)
+SILVER_PEOPLE = Table("silver/people", PEOPLE, ("person",))
