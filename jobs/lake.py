@@ -13,6 +13,7 @@ from pathlib import Path
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, StructType
 
 from schemas import Table
 
@@ -33,8 +34,15 @@ def read(spark: SparkSession, lake: Path | str, table: Table) -> DataFrame:
 
 
 def conform(df: DataFrame, table: Table) -> DataFrame:
-    """Select the table's columns in contract order, cast to the contract types."""
-    return df.select([F.col(f.name).cast(f.dataType).alias(f.name) for f in table.schema.fields])
+    """Select the table's columns in contract order, atomic ones cast to the contract types
+    (nested types are built to the contract by the transforms; Spark cannot cast an array's
+    element nullability)."""
+    def column(field):
+        if isinstance(field.dataType, (ArrayType, StructType)):
+            return F.col(field.name)
+        return F.col(field.name).cast(field.dataType).alias(field.name)
+
+    return df.select([column(f) for f in table.schema.fields])
 
 
 def merge_rows(spark: SparkSession, lake: Path | str, table: Table, df: DataFrame) -> None:

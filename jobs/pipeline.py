@@ -238,6 +238,7 @@ def gate_and_publish(ctx: RunContext, weeks: list[date]) -> GateOutcome:
     results: list[GateResult] = []
     published: list[date] = []
     for week in sorted(weeks):
+        log.info("gates for week %s", label(week))
         week_results = [
             run_gate(table, week, frames[table.path].where(F.col("week_start") == F.lit(week)),
                      _suite_inputs(ctx, table, week))
@@ -249,6 +250,7 @@ def gate_and_publish(ctx: RunContext, weeks: list[date]) -> GateOutcome:
         else:
             failed = [f"{r.table}: {c.check}" for r in week_results for c in r.failed_fail]
             log.error("week %s NOT published; failed checks: %s", label(week), "; ".join(failed))
+    log.info("publishing weeks %s", ", ".join(label(w) for w in published))
     if published:
         for table in GOLD_TABLES:
             frame = frames[table.path].where(F.col("week_start").isin(published))
@@ -303,6 +305,7 @@ def build_weeks(ctx: RunContext, weeks: list[date], sources: list[SourceSummary]
     from jobs.quality.report import write_report
 
     silver_counts = build_silver(ctx, weeks) if weeks else {}
+    log.info("silver built for %s", ", ".join(label(w) for w in weeks))
     outcome = gate_and_publish(ctx, weeks) if weeks else GateOutcome([], [], 0)
     results = outcome.results
     summary = RunSummary(

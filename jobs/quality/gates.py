@@ -55,13 +55,12 @@ def _context():
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False, "metric_calculations": False}
-    return context
+    return context, context.data_sources.add_spark(name="lake")
 
 
 @lru_cache(maxsize=None)
 def _batch_definition(table_path: str):
-    context = _context()
-    source = context.data_sources.add_or_update_spark(name="lake")
+    _, source = _context()
     name = table_path.replace("/", "__")
     asset = source.add_dataframe_asset(name=name)
     return asset.add_batch_definition_whole_dataframe(name)

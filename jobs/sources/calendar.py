@@ -20,7 +20,9 @@ Rejected (with a short reason; parsing goes on with the next event or file): a f
 cannot be parsed or holds no calendar, an event without DTSTART (or with two), a value that
 cannot be read (DTSTART, DTEND, DURATION, RRULE, RDATE, EXDATE, RECURRENCE-ID), a TZID that
 neither a VTIMEZONE nor the time-zone database resolves, DTEND before DTSTART, a negative
-DURATION, and a series whose recurrence cannot be computed.
+DURATION, an open-ended RRULE repeating every second or minute, a series with more than
+``MAX_OCCURRENCES`` occurrences in the window, and a series whose recurrence cannot be
+computed.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ from jobs.privacy.pseudonym import Pseudonymiser
 from jobs.sources.base import ParseOutcome, Rejection, files_under, to_utc
 
 DEFAULT_TAIL = timedelta(days=7)
+# A daily meeting over 130 years. Beyond that a series is a generator bug or an attack, and
+# expanding it would exhaust memory (dateutil builds the whole list of a span at once).
+MAX_OCCURRENCES = 50_000
+_TOO_DENSE = {"SECONDLY", "MINUTELY"}
 
 # Properties whose value decides when an event happens: a broken one makes the event unusable.
 _TIMING_PROPERTIES = ("DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID")
@@ -80,6 +86,10 @@ class _Event:
     position: int
     uid: str | None
     event_ref: str
+
+
+class _TooMany(Exception):
+    pass
 
 
 class _Adapter(recurring_ical_events.EventAdapter):
@@ -158,7 +168,15 @@ def _parse_file(
     for group in groups:
         try:
             series = _Series([_Adapter(event) for event in group])
-            occurrences = list(series.between(*window))
+            occurrences = []
+            for occurrence in series.between(*window):
+                occurrences.append(occurrence)
+                if len(occurrences) > MAX_OCCURRENCES:
+                    raise _TooMany
+        except _TooMany:
+            for event in group:
+                reject(event.position, "too many occurrences in window")
+            continue
         except Exception as exc:  # noqa: BLE001 - rrule/dateutil raise many types
             for event in group:
                 reject(event.position, f"recurrence cannot be computed: {type(exc).__name__}")
@@ -235,6 +253,8 @@ def _problem(component: icalendar.cal.Component) -> str | None:
     for name in ("RDATE", "EXDATE"):
         if not _dates_only(component.get(name), periods=name == "RDATE"):
             return f"invalid {name}"
+    if _too_dense(component.get("RRULE")):
+        return "recurrence too frequent"
     if "DTEND" in component:
         end = _value(component["DTEND"])
         if not _is_moment(end):
@@ -255,6 +275,19 @@ def _value(prop):
         return prop.dt
     except Exception:  # noqa: BLE001 - broken properties raise on access
         return None
+
+
+def _too_dense(prop) -> bool:
+    """An open-ended rule repeating every second or minute: checked before expansion, because
+    one such rule over a year is tens of millions of datetimes."""
+    for rule in prop if isinstance(prop, list) else [prop]:
+        if rule is None or not hasattr(rule, "get"):
+            continue
+        freq = {str(f).upper() for f in rule.get("FREQ", [])}
+        counts = [c for c in rule.get("COUNT", []) if isinstance(c, int)]
+        if freq & _TOO_DENSE and not (counts and counts[0] <= MAX_OCCURRENCES):
+            return True
+    return False
 
 
 def _dates_only(prop, periods: bool) -> bool:

@@ -10,10 +10,15 @@ What is read below ``folder`` (recursively, in a stable order):
 * mbox: files named ``*.mbox`` or whose first line starts with ``From `` (a leading UTF-8
   BOM is ignored). Messages are split on every line starting with ``From `` (the rule of
   Python's ``mailbox.mbox``; ``Content-Length`` is not trusted). Non-blank text before the
-  first separator is read as one more message rather than dropped silently.
+  first separator is read as one more message rather than dropped silently. The split is
+  done here rather than by ``mailbox.mbox``, which opens the landed file read-write, loads
+  whole bodies and loses the first message of a file that starts with a BOM.
 * maildir: a folder with ``cur``, ``new`` and ``tmp`` subfolders, read with ``mailbox.Maildir``
   (Maildir++ subfolders such as ``.Sent`` are found by the recursive walk).
 * ``*.eml``: one message per file.
+
+Dates: a Date without any zone is rejected (its instant is unknown), except ``-0000``, which
+RFC 5322 defines as UTC.
 
 Threads: ``thread_ref`` is ``ref("thread", X-GM-THRID)`` when Gmail gives one, else
 ``ref("thread", <root id>)`` where the root id is the first id of References, else the
@@ -27,12 +32,13 @@ import mailbox
 import os
 import re
 from datetime import datetime, timezone
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as default_policy
 from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO, Iterator
 
 from jobs.privacy.pseudonym import Pseudonymiser
 from jobs.sources.base import ParseOutcome, Rejection, to_utc
@@ -43,6 +49,10 @@ _ANGLE_ID = re.compile(r"<[^<>\s]+>")
 # "-0000" means "UTC, but the local zone is unknown" (RFC 5322 3.3); parsedate_to_datetime
 # returns a naive datetime for it, the same as for a date with no zone at all.
 _MINUS_ZERO_ZONE = re.compile(r"(?<![\d:])-0000(?!\d)")
+
+# An unquoted display name holding "@" ("ann@x.org <bob@x.org>"): quoted, it parses as a name.
+_UNQUOTED_AT_NAME = re.compile(r'(^|,)(\s*)([^",<>()]*@[^",<>()]*?)(\s*<)')
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 _PARSER = BytesParser(policy=default_policy)
 
@@ -186,41 +196,31 @@ def _parse_one(header_bytes: bytes, rel: str, index: int, pseudo: Pseudonymiser)
 
     try:
         msg = _PARSER.parsebytes(header_bytes, headersonly=True)
+        headers = _raw_headers(msg)
     except Exception as exc:  # noqa: BLE001 - any parser failure is one rejected record
         return reject(f"unparseable message: {type(exc).__name__}")
 
-    date_values, date_broken = _header_values(msg, "Date")
-    if date_broken:
-        return reject("unreadable Date header")
-    sent_at = _sent_at(date_values)
+    sent_at = _sent_at(headers.get("date", []))
     if sent_at is None:
         return reject("missing or unparseable Date")
 
-    from_values, from_broken = _header_values(msg, "From")
-    sender_values, _ = _header_values(msg, "Sender")
-    sender = _first_person(from_values, pseudo) or _first_person(sender_values, pseudo)
+    sender = _first_person(headers.get("from", []), pseudo) or _first_person(headers.get("sender", []), pseudo)
     if sender is None:
-        return reject("unreadable From header" if from_broken else "no usable sender address")
+        return reject("no usable sender address")
 
     recipients = {}
-    raw_recipients = {}
-    for field in ("To", "Cc", "Bcc"):
-        values, _ = _header_values(msg, field)
-        raw_recipients[field] = values
-        people = (pseudo.person(addr) for _, addr in _addresses(values))
+    for field in ("to", "cc", "bcc"):
+        people = (pseudo.person(addr) for addr in _addresses(headers.get(field, [])))
         recipients[field] = [p for p in people if p is not None]
 
-    message_id = _first_id(_header_values(msg, "Message-ID")[0])
+    message_id = _first_id(headers.get("message-id", []))
     message_ref = pseudo.ref("message-id", message_id) if message_id else None
     if message_id:
         record_id = pseudo.ref("email", message_id)
     else:
         # No Message-ID: the same message copied into two mailboxes still has the same Date,
         # From, To and Cc, so this key lets ingest drop the second copy.
-        record_id = pseudo.ref(
-            "email-nomid",
-            *(_normalise(values) for values in (date_values, from_values, raw_recipients["To"], raw_recipients["Cc"])),
-        )
+        record_id = pseudo.ref("email-nomid", *(_normalise(headers.get(h, [])) for h in ("date", "from", "to", "cc")))
 
     return ParseOutcome(
         rows=[
@@ -228,32 +228,32 @@ def _parse_one(header_bytes: bytes, rel: str, index: int, pseudo: Pseudonymiser)
                 "record_id": record_id,
                 "file_ref": file_ref,
                 "message_ref": message_ref,
-                "thread_ref": _thread_ref(msg, message_id, pseudo),
+                "thread_ref": _thread_ref(headers, message_id, pseudo),
                 "sent_at": sent_at,
                 "sender": sender,
-                "to": recipients["To"],
-                "cc": recipients["Cc"],
-                "bcc": recipients["Bcc"],
+                "to": recipients["to"],
+                "cc": recipients["cc"],
+                "bcc": recipients["bcc"],
                 "n_recipients": sum(len(v) for v in recipients.values()),
             }
         ]
     )
 
 
-def _header_values(msg: EmailMessage, name: str) -> tuple[list[str], bool]:
-    """The decoded values of a header, and whether reading it failed (a header defect that
-    the default policy cannot get past); the failing values are left out."""
-    try:
-        values = msg.get_all(name) or []
-    except Exception:  # noqa: BLE001 - header classes raise many types on garbage
-        return [], True
-    out, broken = [], False
-    for value in values:
-        try:
-            out.append(str(value))
-        except Exception:  # noqa: BLE001
-            broken = True
-    return out, broken
+def _raw_headers(msg: EmailMessage) -> dict[str, list[str]]:
+    """Header values as written (unfolded, 8-bit bytes read as UTF-8), by lower-case name.
+
+    The default policy's decoded address headers are not used: decoding first and splitting
+    after breaks on encoded display names holding commas, and its parser reads
+    ``alice@x.org <bob@x.org>`` as alice when the mailbox is bob.
+    """
+    out: dict[str, list[str]] = {}
+    for name, value in msg.raw_items():
+        if not isinstance(value, str):
+            value = str(value)
+        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        out.setdefault(name.strip().lower(), []).append(_FOLD.sub("", value).strip())
+    return out
 
 
 def _sent_at(values: list[str]) -> datetime | None:
@@ -274,18 +274,30 @@ def _sent_at(values: list[str]) -> datetime | None:
         return None
 
 
-def _addresses(values: Iterable[str]) -> list[tuple[str, str]]:
-    values = [v for v in values if v]
+def _addresses(values: list[str]) -> list[str]:
+    """The addr-specs of address headers, in order."""
+    values = [_UNQUOTED_AT_NAME.sub(r'\1\2"\3"\4', v) for v in values if v]
     if not values:
         return []
     try:
-        return [pair for pair in getaddresses(values) if pair[1]]
+        pairs = getaddresses(values)
     except Exception:  # noqa: BLE001 - getaddresses is not total on odd input
         return []
+    out = []
+    for _, addr in pairs:
+        if "=?" in addr:
+            # Some senders encode the whole mailbox as one RFC 2047 word.
+            try:
+                addr = str(make_header(decode_header(addr)))
+            except Exception:  # noqa: BLE001
+                continue
+        if addr:
+            out.append(addr)
+    return out
 
 
 def _first_person(values: list[str], pseudo: Pseudonymiser) -> str | None:
-    for _, addr in _addresses(values):
+    for addr in _addresses(values):
         person = pseudo.person(addr)
         if person is not None:
             return person
@@ -305,15 +317,11 @@ def _first_id(values: list[str]) -> str | None:
     return None
 
 
-def _thread_ref(msg: EmailMessage, message_id: str | None, pseudo: Pseudonymiser) -> str | None:
-    gm_thread = _header_values(msg, "X-GM-THRID")[0]
-    if gm_thread and gm_thread[0].strip():
-        return pseudo.ref("thread", gm_thread[0].strip())
-    root = (
-        _first_id(_header_values(msg, "References")[0])
-        or _first_id(_header_values(msg, "In-Reply-To")[0])
-        or message_id
-    )
+def _thread_ref(headers: dict[str, list[str]], message_id: str | None, pseudo: Pseudonymiser) -> str | None:
+    gm_thread = [v for v in headers.get("x-gm-thrid", []) if v]
+    if gm_thread:
+        return pseudo.ref("thread", gm_thread[0])
+    root = _first_id(headers.get("references", [])) or _first_id(headers.get("in-reply-to", [])) or message_id
     return pseudo.ref("thread", root) if root else None
 
 

@@ -27,7 +27,8 @@ def _without(array: Column, value: Column) -> Column:
     return F.array_distinct(F.array_remove(array, value))
 
 
-def _event_columns(df: DataFrame, rules: TieRules, no_ties: Column = F.lit(False)) -> DataFrame:
+def _event_columns(df: DataFrame, rules: TieRules, no_ties: Column | None = None) -> DataFrame:
+    no_ties = F.lit(False) if no_ties is None else no_ties
     is_broadcast = F.col("n_participants") > F.lit(rules.broadcast_limit)
     return (
         df.withColumn("week_start", week_start_of(F.col("occurred_at")))

@@ -1,0 +1,99 @@
+from datetime import date
+
+import pytest
+
+from jobs.privacy.pseudonym import Pseudonymiser
+from jobs.sources.people import parse_people, roster_domains
+
+ROW_KEYS = {"record_id", "file_ref", "person", "department", "team", "manager", "location", "hire_date", "timezone"}
+
+ROSTER = (
+    "\ufeffEmail , department,team,manager_email,location,hire_date,timezone,salary\n"
+    "ann@Example.org,Engineering,Platform,,Berlin,2019-04-01,Europe/Berlin,100\n"
+    "bob@example.org,Engineering,Platform,ann@example.org,Remote,,America/New_York,90\n"
+    "carol@sub.example.org,Sales,,ann@example.org,,2021-11-30,,80\n"
+    "not-an-address,Sales,EMEA,,,2020-01-01,UTC,70\n"
+    "dave@example.org,Sales,EMEA,carol@sub.example.org,London,2020-13-01,Europe/London,60\n"
+    "erin@example.org,Sales,EMEA,,London,2020-02-03,Mars/Olympus,50\n"
+    "frank@example.org,Ops,,,,20200203,UTC,40\n"
+)
+
+
+@pytest.fixture
+def pseudo():
+    return Pseudonymiser(key=b"test-key")
+
+
+@pytest.fixture
+def folder(tmp_path):
+    (tmp_path / "hr").mkdir()
+    (tmp_path / "hr" / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    (tmp_path / "hr" / "contractors.csv").write_text(
+        "email,department,team,manager_email,location,hire_date,timezone\n"
+        "gus@Vendor.COM,Ops,,,,,\n",
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def test_roster_domains(folder):
+    assert roster_domains(folder) == frozenset({"example.org", "sub.example.org", "vendor.com"})
+
+
+def test_rows_and_rejections(folder, pseudo):
+    out = parse_people(folder, pseudo)
+    assert out.read == 8
+    assert len(out.rows) == 4  # ann, bob, carol, gus
+    assert all(set(r) == ROW_KEYS for r in out.rows)
+    reasons = {r.record_ref: r.reason for r in out.rejections}
+    assert reasons == {
+        pseudo.ref("people-pos", "hr/roster.csv", 3): "no usable email",
+        pseudo.ref("people-pos", "hr/roster.csv", 4): "unparseable hire_date",
+        pseudo.ref("people-pos", "hr/roster.csv", 5): "unknown time zone",
+        pseudo.ref("people-pos", "hr/roster.csv", 6): "unparseable hire_date",  # not YYYY-MM-DD
+    }
+
+
+def test_row_values(folder, pseudo):
+    rows = {r["person"]: r for r in parse_people(folder, pseudo).rows}
+    ann = rows[pseudo.person("ann@example.org")]
+    assert ann == {
+        "record_id": pseudo.person("ann@example.org"),
+        "file_ref": pseudo.ref("file", "hr/roster.csv"),
+        "person": pseudo.person("ann@example.org"),
+        "department": "Engineering",
+        "team": "Platform",
+        "manager": None,
+        "location": "Berlin",
+        "hire_date": date(2019, 4, 1),
+        "timezone": "Europe/Berlin",
+    }
+    bob = rows[pseudo.person("bob@example.org")]
+    assert bob["manager"] == pseudo.person("ann@example.org") and bob["hire_date"] is None
+    carol = rows[pseudo.person("carol@sub.example.org")]
+    assert carol["team"] is None and carol["location"] is None and carol["timezone"] is None
+    assert "salary" not in carol
+
+
+def test_external_email_is_not_a_person(folder):
+    pseudo = Pseudonymiser(key=b"test-key", internal_domains=frozenset({"example.org", "sub.example.org"}))
+    out = parse_people(folder, pseudo)
+    assert [r.reason for r in out.rejections if r.record_ref == pseudo.ref("people-pos", "hr/contractors.csv", 0)] == [
+        "email outside the internal domains"
+    ]
+    assert all(r["person"].startswith("p_") for r in out.rows)
+
+
+def test_missing_column_raises(tmp_path, pseudo):
+    (tmp_path / "bad.csv").write_text("email,department,team\nann@example.org,Eng,Platform\n")
+    with pytest.raises(ValueError, match="manager_email, location, hire_date, timezone"):
+        parse_people(tmp_path, pseudo)
+    with pytest.raises(ValueError):
+        roster_domains(tmp_path)
+
+
+def test_no_raw_content_leaves_the_parser(folder, pseudo):
+    out = parse_people(folder, pseudo)
+    texts = [str(v) for row in out.rows for v in row.values()] + [r.reason for r in out.rejections]
+    for text in texts:
+        assert "@" not in text and "example" not in text and "not-an-address" not in text
