@@ -7,18 +7,13 @@ exactly those weeks.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict
 from datetime import datetime
 
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import dag, task
 
-SOURCES = ("email", "calendar", "chat", "people")
-BRONZE_ASSETS = {source: Asset(name=f"ona_bronze_{source}", uri=f"file:///ona/bronze/{source}") for source in SOURCES}
-PATH_PARAMS = {
-    "landing": Param(os.environ.get("ONA_LANDING", ""), type="string", description="landing folder"),
-    "lake": Param(os.environ.get("ONA_LAKE", ""), type="string", description="lake root"),
-}
+from jobs.assets import BRONZE_ASSETS, path_params
+from schemas.bronze import SOURCES
 
 
 def make_ingest_dag(source: str):
@@ -30,7 +25,7 @@ def make_ingest_dag(source: str):
         max_active_runs=1,
         tags=["ona", "ingest", source],
         default_args={"retries": 2},
-        params=PATH_PARAMS,
+        params=path_params(),
         doc_md=__doc__,
     )
     def ingest_dag():

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from airflow.sdk import AssetAll, AssetOrTimeSchedule, CronDataIntervalTimetable, Param, dag, task
 
-from ona_ingest import BRONZE_ASSETS, PATH_PARAMS
+from jobs.assets import BRONZE_ASSETS, path_params
 
 
 @dag(
@@ -25,7 +25,7 @@ from ona_ingest import BRONZE_ASSETS, PATH_PARAMS
     max_active_runs=1,
     tags=["ona", "graph", "weekly"],
     default_args={"retries": 1},
-    params={**PATH_PARAMS, "weeks": Param([], type="array", description='ISO weeks, e.g. ["2026-W10"]')},
+    params={**path_params(), "weeks": Param([], type="array", description='ISO weeks, e.g. ["2026-W10"]')},
     doc_md=__doc__,
 )
 def ona_weekly_graph():
@@ -44,20 +44,13 @@ def ona_weekly_graph():
         return sorted(touched) or [label(week_start(data_interval_start))]
 
     @task
-    def build(weeks: list[str], params=None, triggering_asset_events=None) -> dict:
+    def build(weeks: list[str], params=None) -> dict:
         from pathlib import Path
 
-        from jobs.pipeline import SourceSummary, build as build_job
+        from jobs.pipeline import build as build_job
         from jobs.weeks import parse_week
 
-        sources = [
-            SourceSummary(**event.extra)
-            for events in (triggering_asset_events or {}).values()
-            for event in events[-1:]
-            if event.extra
-        ]
-        summary = build_job(Path(params["landing"]), Path(params["lake"]),
-                            [parse_week(w) for w in weeks], sources)
+        summary = build_job(Path(params["landing"]), Path(params["lake"]), [parse_week(w) for w in weeks])
         failed = [g for g in summary.gates if not g["success"]]
         if failed:
             # The unpublished weeks keep their previous version; the run shows red.

@@ -32,7 +32,7 @@ from schemas.gold import (
     NETWORK_SUMMARY_WEEKLY,
     PERSON_METRICS_WEEKLY,
 )
-from schemas.quality import VALIDATION_RUNS_TABLE
+from schemas.quality import INGEST_RUNS_TABLE, VALIDATION_RUNS_TABLE
 from schemas.silver import SILVER_EVENTS, SILVER_INTERACTIONS, SILVER_PEOPLE
 
 log = logging.getLogger("ona")
@@ -136,9 +136,39 @@ def ingest_source(ctx: RunContext, landing: Path, source: str, window=None) -> S
             for r in {(r.record_ref, r.reason): r for r in outcome.rejections}.values()
         ]
         lake.merge_rows(ctx.spark, ctx.lake, q_table, ctx.spark.createDataFrame(q_rows, q_table.schema))
+    _record_ingest_run(ctx, summary)
     log.info("ingest %s: read=%d accepted=%d quarantined=%d duplicates=%d", source,
              summary.read, summary.accepted, summary.quarantined, summary.duplicates)
     return summary
+
+
+def _record_ingest_run(ctx: RunContext, summary: SourceSummary) -> None:
+    row = (ctx.run_id, summary.source, summary.read, summary.accepted, summary.quarantined,
+           summary.duplicates, summary.reasons, summary.weeks, ctx.pseudo.key_version,
+           datetime.now(timezone.utc))
+    lake.merge_rows(ctx.spark, ctx.lake, INGEST_RUNS_TABLE,
+                    ctx.spark.createDataFrame([row], INGEST_RUNS_TABLE.schema))
+
+
+def latest_ingest_runs(spark: SparkSession, lake_root: Path) -> list[SourceSummary]:
+    """The most recent ingest of each source: what the weekly report shows as record counts."""
+    from pyspark.sql import Window
+
+    if not lake.exists(spark, lake_root, INGEST_RUNS_TABLE):
+        return []
+    newest = Window.partitionBy("source").orderBy(F.col("finished_at").desc())
+    rows = (
+        lake.read(spark, lake_root, INGEST_RUNS_TABLE)
+        .withColumn("rank", F.row_number().over(newest))
+        .where(F.col("rank") == 1)
+        .collect()
+    )
+    return [
+        SourceSummary(source=r["source"], read=r["read"], accepted=r["accepted"],
+                      quarantined=r["quarantined"], duplicates=r["duplicates"],
+                      weeks=list(r["weeks"]), reasons=dict(r["reasons"]))
+        for r in sorted(rows, key=lambda r: SOURCES.index(r["source"]))
+    ]
 
 
 # ---------------------------------------------------------------- silver
@@ -349,10 +379,12 @@ def ingest(landing: Path, lake_root: Path, source: str, weeks: list[date] | None
     return ingest_source(ctx, Path(landing), source, _window(weeks))
 
 
-def build(landing: Path, lake_root: Path, weeks: list[date], sources: list[SourceSummary] = (),
+def build(landing: Path, lake_root: Path, weeks: list[date],
           settings: Settings | None = None, spark: SparkSession | None = None) -> RunSummary:
-    """Silver, gold, gates and publish for the weeks (the weekly graph DAG's task)."""
-    return build_weeks(_context(landing, lake_root, settings, spark), weeks, list(sources))
+    """Silver, gold, gates and publish for the weeks (the weekly graph DAG's task); the report
+    shows the latest ingest of each source."""
+    ctx = _context(landing, lake_root, settings, spark)
+    return build_weeks(ctx, weeks, latest_ingest_runs(ctx.spark, ctx.lake))
 
 
 def run(landing: Path, lake_root: Path, weeks: list[date] | None = None,

@@ -5,6 +5,8 @@ from pyspark.sql.types import (
     BooleanType,
     DateType,
     IntegerType,
+    LongType,
+    MapType,
     StringType,
     StructField,
     StructType,
@@ -34,3 +36,21 @@ VALIDATION_RUNS = StructType(
 VALIDATION_RUNS_TABLE = Table(
     "quality/validation_runs", VALIDATION_RUNS, ("run_id", "table", "week_start"), ()
 )
+
+
+INGEST_RUNS = StructType(
+    [
+        StructField("run_id", StringType(), False),
+        StructField("source", StringType(), False),
+        StructField("read", LongType(), False),  # read == accepted + quarantined + duplicates
+        StructField("accepted", LongType(), False),
+        StructField("quarantined", LongType(), False),
+        StructField("duplicates", LongType(), False),
+        StructField("reasons", MapType(StringType(), LongType(), False), False),  # quarantine reasons
+        StructField("weeks", ArrayType(StringType(), False), False),  # ISO weeks touched
+        StructField("key_version", StringType(), False),
+        StructField("finished_at", TimestampType(), False),
+    ]
+)
+
+INGEST_RUNS_TABLE = Table("quality/ingest_runs", INGEST_RUNS, ("run_id", "source"), ())

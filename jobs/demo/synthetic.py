@@ -223,10 +223,6 @@ class Person:
     def zone(self) -> ZoneInfo:
         return _TZ[self.tz]
 
-    @property
-    def address(self) -> str:
-        return formataddr((self.name, self.email))
-
 
 @dataclass
 class Org:
@@ -323,7 +319,6 @@ def build_org(spec: DemoSpec) -> Org:
                 add(new_person(name, team, "member", city, lead.idx))
 
     # Hire dates: heads long-tenured, members skewed to recent years, ~5% newcomers.
-    last_day = spec.days[-1]
     for p in people:
         if p.role == "ceo":
             p.hire_date = date(2011, 5, 16)
@@ -340,7 +335,6 @@ def build_org(spec: DemoSpec) -> Org:
     for i, idx in enumerate(newcomers):
         people[idx].newcomer = True
         people[idx].hire_date = rng.choice(spec.workdays) if i % 2 == 0 else rng.choice(before)
-    assert last_day >= max(p.hire_date for p in people)
 
     brokers = sorted(rng.sample([p.idx for p in people if p.role in ("member", "lead") and not p.newcomer],
                                 max(2, round(0.03 * spec.n_people))))
@@ -496,6 +490,7 @@ def _generate_email(spec: DemoSpec, org: Org) -> tuple[list[_Mail], dict]:
         return people[i].name, people[i].email
 
     lam = np.array([p.email_act for p in people]) * 2.0  # originals; replies bring it to ~3/day
+    window_end = datetime.combine(spec.days[-1], datetime.min.time(), UTC) + timedelta(hours=20)
     originals: list[tuple[_Mail, int, list[int], list[int]]] = []
     for day in spec.workdays:
         counts = nrng.poisson(lam)
@@ -519,6 +514,8 @@ def _generate_email(spec: DemoSpec, org: Org) -> tuple[list[_Mail], dict]:
                     replier = rng.choices(cur_to, weights=[people[i].email_act for i in cur_to])[0]
                     delay = min(max(2.0, rng.lognormvariate(math.log(60), 1.2)), 2880.0)
                     when = (current.when + timedelta(minutes=delay)).astimezone(people[replier].zone)
+                    if when >= window_end:
+                        break  # the thread goes on after the generated weeks
                     reply_all = rng.random() < 0.3
                     reply_cc = [i for i in cur_to + cur_cc if i not in (replier, cur_sender)] if reply_all else []
                     reply = _Mail(mid(), who(replier), when, [who(cur_sender)], [who(i) for i in reply_cc],

@@ -40,7 +40,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 from typing import IO, Iterator
 
-from jobs.privacy.pseudonym import Pseudonymiser
+from jobs.privacy.pseudonym import Pseudonymiser, canonical_address
 from jobs.sources.base import ParseOutcome, Rejection, to_utc
 
 _BOM = b"\xef\xbb\xbf"
@@ -234,10 +234,19 @@ def _parse_one(header_bytes: bytes, rel: str, index: int, pseudo: Pseudonymiser)
                 "to": recipients["to"],
                 "cc": recipients["cc"],
                 "bcc": recipients["bcc"],
-                "n_recipients": sum(len(v) for v in recipients.values()),
+                "n_recipients": _distinct_recipients(headers),
             }
         ]
     )
+
+
+def _distinct_recipients(headers: dict[str, list[str]]) -> int:
+    """Distinct To/Cc mailboxes other than the sender's, external ones included: the
+    denominator of the 1/n tie weight (Bcc forms no ties; see docs/metrics.md)."""
+    def canonical(field: str) -> set[str]:
+        return {a for a in map(canonical_address, _addresses(headers.get(field, []))) if a}
+
+    return len((canonical("to") | canonical("cc")) - canonical("from") - canonical("sender"))
 
 
 def _raw_headers(msg: EmailMessage) -> dict[str, list[str]]:

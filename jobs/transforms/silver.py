@@ -27,9 +27,14 @@ def _without(array: Column, value: Column) -> Column:
     return F.array_distinct(F.array_remove(array, value))
 
 
-def _event_columns(df: DataFrame, rules: TieRules, no_ties: Column | None = None) -> DataFrame:
+def _event_columns(
+    df: DataFrame, rules: TieRules, no_ties: Column | None = None, size: Column | None = None
+) -> DataFrame:
+    """Week, broadcast and tie flags. `size` is what the broadcast limit is compared with
+    (default: the participants; meetings count the organizer too)."""
     no_ties = F.lit(False) if no_ties is None else no_ties
-    is_broadcast = F.col("n_participants") > F.lit(rules.broadcast_limit)
+    size = F.col("n_participants") if size is None else size
+    is_broadcast = size > F.lit(rules.broadcast_limit)
     return (
         df.withColumn("week_start", week_start_of(F.col("occurred_at")))
         .withColumn("is_broadcast", is_broadcast)
@@ -45,8 +50,9 @@ def _event_columns(df: DataFrame, rules: TieRules, no_ties: Column | None = None
 
 
 def email_events(bronze_df: DataFrame, rules: TieRules) -> DataFrame:
-    """One event per message; the weight denominator counts every recipient, external too."""
-    recipients = F.concat(F.col("to"), F.col("cc"), F.col("bcc"))
+    """One event per message: sender -> To and Cc. The weight denominator counts every distinct
+    To/Cc recipient, external too; Bcc stays in bronze and forms no ties (PRODUCT.md 5)."""
+    recipients = F.concat(F.col("to"), F.col("cc"))
     return bronze_df.select(
         F.col("record_id").alias("event_id"),
         F.lit("email").alias("source"),
@@ -66,7 +72,8 @@ def meeting_events(bronze_df: DataFrame, rules: TieRules) -> DataFrame:
     present = F.filter(
         "attendees", lambda a: a["partstat"].isin(list(rules.meeting_partstats))
     )
-    actor = F.coalesce(F.col("organizer"), F.col("attendees")[0]["person"])
+    # F.get: null (not an ANSI error) when a personal entry has no attendee at all.
+    actor = F.coalesce(F.col("organizer"), F.get(F.col("attendees"), 0)["person"])
     participants = _without(F.transform(present, lambda a: a["person"]), actor)
     return (
         bronze_df.select(
@@ -83,7 +90,11 @@ def meeting_events(bronze_df: DataFrame, rules: TieRules) -> DataFrame:
         )
         .where(F.col("actor").isNotNull())
         .withColumn("is_cancelled", F.coalesce(F.col("is_cancelled_raw"), F.lit(False)))
-        .transform(lambda df: _event_columns(df, rules, no_ties=F.col("is_all_day")))
+        .transform(
+            lambda df: _event_columns(
+                df, rules, no_ties=F.col("is_all_day"), size=F.col("n_participants") + 1
+            )
+        )
     )
 
 

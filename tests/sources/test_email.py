@@ -144,7 +144,7 @@ def test_first_message_values(tmp_path, pseudo):
     assert m1["to"] == [pseudo.person("bob@example.org"), pseudo.person("carol@partner.com")]
     assert m1["cc"] == [pseudo.person("dave@example.org")]  # the empty group adds nobody
     assert m1["bcc"] == [pseudo.person("erin@example.org")]
-    assert m1["n_recipients"] == 4
+    assert m1["n_recipients"] == 3  # distinct To + Cc; Bcc forms no ties
 
 
 def test_reply_threads_with_its_root_and_minus_zero_zone_is_utc(tmp_path, pseudo):
@@ -162,9 +162,9 @@ def test_duplicate_message_id_in_two_files_gives_one_record_id(tmp_path, pseudo)
     copies = [r for r in out.rows if r["record_id"] == pseudo.ref("email", "<m1@example.org>")]
     assert len(copies) == 2
     assert {c["file_ref"] for c in copies} == {pseudo.ref("file", "inbox.mbox"), pseudo.ref("file", "archive/old-mail")}
-    # The copy in old-mail is the one a recipient kept: no Bcc header, so one recipient less.
+    # The copy in old-mail is the one a recipient kept (no Bcc header); Bcc is not counted.
     by_file = {c["file_ref"]: c["n_recipients"] for c in copies}
-    assert by_file == {pseudo.ref("file", "inbox.mbox"): 4, pseudo.ref("file", "archive/old-mail"): 3}
+    assert by_file == {pseudo.ref("file", "inbox.mbox"): 3, pseudo.ref("file", "archive/old-mail"): 3}
 
 
 def test_missing_message_id_still_dedups_across_mailboxes(tmp_path, pseudo):
@@ -200,7 +200,7 @@ def test_external_recipients_are_domains_and_still_counted(tmp_path):
     out = parse_email(_mail_folder(tmp_path), pseudo)
     m1 = [r for r in out.rows if r["file_ref"] == pseudo.ref("file", "inbox.mbox")][0]
     assert m1["to"][1].startswith("x_") and m1["to"][0].startswith("p_")
-    assert m1["n_recipients"] == 4
+    assert m1["n_recipients"] == 3
 
 
 def test_no_raw_content_leaves_the_parser(tmp_path, pseudo):

@@ -1,0 +1,211 @@
+"""The whole job on a small synthetic organisation: ingest, silver, gold, gates, publish.
+
+Slow (one full run plus a rerun); marked, and still run in CI.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+
+KEY = "pipeline-test-key"
+GOLD = ["gold/edges_weekly", "gold/person_metrics_weekly", "gold/group_metrics_weekly",
+        "gold/network_summary_weekly"]
+GOLD_KEYS = {
+    "gold/edges_weekly": ["week_start", "src", "dst"],
+    "gold/person_metrics_weekly": ["week_start", "person"],
+    "gold/group_metrics_weekly": ["week_start", "group_kind", "group_a", "group_b"],
+    "gold/network_summary_weekly": ["week_start"],
+}
+
+
+def delta_frame(lake: Path, table: str):
+    """Read with delta-rs, an independent Delta reader (what BI tools use)."""
+    from deltalake import DeltaTable
+
+    return DeltaTable(str(lake / table)).to_pandas()
+
+
+@pytest.fixture(scope="module")
+def org(spark, tmp_path_factory):
+    import os
+
+    from jobs import pipeline
+    from jobs.demo.synthetic import DemoSpec, write_landing
+
+    os.environ["ONA_PSEUDONYM_KEY"] = KEY
+    root = tmp_path_factory.mktemp("org")
+    landing, lake = root / "landing", root / "lake"
+    counts = write_landing(landing, DemoSpec(n_people=60, weeks=2))
+    first = pipeline.run(landing, lake, spark=spark)
+    snapshot = {t: delta_frame(lake, t) for t in GOLD}
+    second = pipeline.run(landing, lake, spark=spark)
+    return {"landing": landing, "lake": lake, "counts": counts, "first": first, "second": second,
+            "gold_after_first": snapshot}
+
+
+def test_every_record_is_accounted_for(org):
+    for source, s in org["first"].sources.items():
+        assert s["read"] == s["accepted"] + s["quarantined"] + s["duplicates"], source
+    # The generator planted 3 broken mails, 2 broken events, 1 truncated Slack day file and
+    # 3 mails copied into two mailboxes (jobs/demo/synthetic.py).
+    sources = org["first"].sources
+    assert sources["email"]["quarantined"] == 3 and sources["email"]["duplicates"] == 3
+    assert sources["calendar"]["quarantined"] == 2
+    assert sources["chat"]["quarantined"] == 1
+    assert sources["people"]["accepted"] == 60
+
+
+def test_quarantine_rows_have_reasons_and_no_content(org):
+    frame = delta_frame(org["lake"], "quarantine/email")
+    assert len(frame) == 3
+    assert set(frame["reason"]) == {"missing or unparseable Date"}
+    assert not frame.astype(str).apply(lambda col: col.str.contains("@")).any().any()
+
+
+def test_all_weeks_published_with_gates_passing(org):
+    first = org["first"]
+    assert first.weeks == ["2026-W10", "2026-W11"]
+    assert first.published_weeks == first.weeks
+    assert len(first.gates) == 8 and all(g["success"] for g in first.gates)
+    runs = delta_frame(org["lake"], "quality/validation_runs")
+    assert set(runs["table"]) == set(GOLD)
+    assert runs["published"].all()
+
+
+def test_gold_tables_open_with_delta_rs_and_are_consistent(org):
+    lake = org["lake"]
+    metrics = delta_frame(lake, "gold/person_metrics_weekly")
+    edges = delta_frame(lake, "gold/edges_weekly")
+    summary = delta_frame(lake, "gold/network_summary_weekly")
+    for week, week_metrics in metrics.groupby("week_start"):
+        ranked = week_metrics.dropna(subset=["pagerank"])
+        assert ranked["pagerank"].sum() == pytest.approx(1.0, abs=1e-6)
+        week_edges = edges[edges["week_start"] == week]
+        row = summary[summary["week_start"] == week].iloc[0]
+        assert row["edges"] == len(week_edges)
+        assert row["nodes"] == len(ranked)
+        # Out-strength summed over people is the total edge weight.
+        assert week_metrics["out_strength"].sum() == pytest.approx(week_edges["weight"].sum())
+    # Everyone on the roster has a row each week (60 people, nobody hired after W11).
+    assert metrics.groupby("week_start")["person"].nunique().min() >= 60
+
+
+def test_small_groups_are_suppressed(org):
+    groups = delta_frame(org["lake"], "gold/group_metrics_weekly")
+    published = groups[~groups["is_suppressed"]]
+    assert (published[["n_active_a", "n_active_b"]] >= 5).all().all()
+    # Legal has 3 people in the generated roster: every pair touching it is suppressed.
+    legal = groups[(groups["group_a"] == "Legal") | (groups["group_b"] == "Legal")]
+    assert len(legal) > 0 and legal["is_suppressed"].all() and legal["weight"].isna().all()
+    assert org["first"].groups_suppressed == int(groups["is_suppressed"].sum())
+
+
+def test_rerun_is_idempotent(org):
+    lake = org["lake"]
+    for table in GOLD:
+        before = org["gold_after_first"][table]
+        after = delta_frame(lake, table)
+        keys = GOLD_KEYS[table]
+        assert not after.duplicated(keys).any(), table
+        left = before.sort_values(keys).reset_index(drop=True)
+        right = after.sort_values(keys).reset_index(drop=True)
+        # Same rows and values; sums may differ in the last bits (addition order in shuffles).
+        pd.testing.assert_frame_equal(left, right, check_exact=False, rtol=1e-9)
+    for source in ("email", "calendar", "chat", "people"):
+        bronze = delta_frame(lake, f"bronze/{source}")
+        assert not bronze["record_id"].duplicated().any()
+        assert len(bronze) == org["first"].sources[source]["accepted"]
+    events = delta_frame(lake, "silver/events")
+    assert not events["event_id"].duplicated().any()
+
+
+def _roster_identifiers(landing: Path) -> set[str]:
+    with open(landing / "people" / "roster.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    found = set()
+    for row in rows:
+        found.add(row["email"].lower())
+        local = row["email"].split("@")[0]
+        found.update(part for part in re.split(r"[._\d]+", local) if len(part) > 3)
+    return found
+
+
+def test_no_raw_identifier_reaches_the_lake_or_the_report(org):
+    """Every string in every table and every report file is free of addresses and names."""
+    import pyarrow.parquet as pq
+
+    lake = org["lake"]
+    identifiers = _roster_identifiers(org["landing"])
+    names = {i for i in identifiers if "@" not in i}
+    texts = []
+    for parquet in lake.rglob("*.parquet"):
+        table = pq.read_table(parquet)
+        for column in table.column_names:
+            texts.extend(str(v) for v in table.column(column).to_pylist() if v is not None)
+    for report in (lake / "reports").rglob("*"):
+        if report.is_file():
+            texts.append(report.read_text(encoding="utf-8"))
+    for log in lake.rglob("_delta_log/*.json"):
+        texts.append(log.read_text(encoding="utf-8"))
+    blob = "\n".join(texts).lower()
+    assert "@" not in blob
+    leaked = sorted(n for n in names if re.search(rf"\b{re.escape(n.lower())}\b", blob))
+    assert leaked == []
+
+
+def test_pseudonym_cli_matches_the_lake(org, capsys):
+    from jobs.cli import main
+
+    with open(org["landing"] / "people" / "roster.csv", encoding="utf-8") as handle:
+        email = next(csv.DictReader(handle))["email"]
+    assert main(["pseudonym", email]) == 0
+    printed = capsys.readouterr().out.strip()
+    people = delta_frame(org["lake"], "silver/people")
+    assert printed in set(people["person"])
+
+
+def test_report_is_self_contained_html(org):
+    page = Path(org["first"].report).read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>")
+    assert "http://" not in page and "https://" not in page  # nothing loaded from a network
+    assert "key version" in page and org["first"].key_version in page
+    assert page.count("<h3>") == 8  # one section per table and week
+
+
+def test_failed_gate_blocks_publish_and_keeps_previous_version(org, spark, monkeypatch):
+    """Corrupt one gold table for W11: the week is not published, the last good one stays."""
+    from deltalake import DeltaTable
+    from pyspark.sql import functions as F
+
+    from jobs import pipeline
+    from jobs.weeks import parse_week
+
+    lake, week = org["lake"], parse_week("2026-W11")
+    versions = {t: DeltaTable(str(lake / t)).version() for t in GOLD}
+    real_gold_frames = pipeline.gold_frames
+
+    def corrupted(ctx, weeks):
+        frames = real_gold_frames(ctx, weeks)
+        path = "gold/person_metrics_weekly"
+        frames[path] = frames[path].withColumn("pagerank", F.col("pagerank") * 3)
+        return frames
+
+    monkeypatch.setattr(pipeline, "gold_frames", corrupted)
+    summary = pipeline.build(org["landing"], lake, [week], spark=spark)
+    assert summary.published_weeks == []
+    failed = [g for g in summary.gates if not g["success"]]
+    assert [g["table"] for g in failed] == ["gold/person_metrics_weekly"]
+    assert "pagerank sums to 1" in failed[0]["failed"]
+    # Nothing was written to gold: every table is at the version it had.
+    assert {t: DeltaTable(str(lake / t)).version() for t in GOLD} == versions
+    runs = delta_frame(lake, "quality/validation_runs")
+    mine = runs[runs["run_id"] == summary.run_id]
+    assert len(mine) == 4 and not mine["published"].any()
+    assert "Not published" in Path(summary.report).read_text(encoding="utf-8")
