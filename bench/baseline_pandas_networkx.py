@@ -64,9 +64,9 @@ def meeting_interactions(cal: pd.DataFrame) -> pd.DataFrame:
     present = pd.concat([
         pd.DataFrame({"record_id": cal["record_id"].values, "person": actor.values}),
         att.loc[att["partstat"].isin(PRESENT), ["record_id", "person"]],
-    ]).dropna().drop_duplicates()
-    size = present.groupby("record_id")["person"].transform("size")
-    present = present[(size - 1 >= 1) & (size - 1 <= BROADCAST_LIMIT)].assign(n=size)
+    ]).dropna().drop_duplicates().reset_index(drop=True)
+    present["n"] = present.groupby("record_id")["person"].transform("size")
+    present = present[(present["n"] - 1 >= 1) & (present["n"] - 1 <= BROADCAST_LIMIT)]
     present = present.merge(cal[["record_id", "duration_minutes"]], on="record_id")
     pairs = present.merge(present[["record_id", "person"]], on="record_id", suffixes=("_src", "_dst"))
     pairs = pairs[pairs["person_src"] != pairs["person_dst"]]
@@ -87,9 +87,9 @@ def chat_interactions(chat: pd.DataFrame) -> pd.DataFrame:
     replies = replies.rename(columns={"parent_author": "dst"})
     targets = pd.concat([dm, mentions, replies], ignore_index=True).dropna(subset=["dst"])
     targets = targets[targets["dst"] != targets["sender"]].drop_duplicates(["record_id", "dst"])
-    n = targets.groupby("record_id")["dst"].transform("size")
-    targets = targets[n <= BROADCAST_LIMIT]
-    n = n[n <= BROADCAST_LIMIT]
+    targets = targets.assign(n=targets.groupby("record_id")["dst"].transform("size"))
+    targets = targets[targets["n"] <= BROADCAST_LIMIT]
+    n = targets["n"]
     reactions = msgs[["sender", "reactors"]].explode("reactors").dropna(subset=["reactors"])
     reactions = reactions[reactions["reactors"] != reactions["sender"]]
     return pd.concat([

@@ -13,7 +13,7 @@ from datetime import datetime
 from airflow.sdk import dag, task
 
 from jobs.assets import BRONZE_ASSETS, path_params
-from schemas.bronze import SOURCES
+from schemas import SOURCES
 
 
 def make_ingest_dag(source: str):

@@ -10,7 +10,7 @@ import os
 
 from airflow.sdk import Asset, Param
 
-from schemas.bronze import SOURCES
+from schemas import SOURCES
 
 BRONZE_ASSETS = {
     source: Asset(name=f"ona_bronze_{source}", uri=f"file:///ona/bronze/{source}") for source in SOURCES

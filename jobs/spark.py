@@ -6,6 +6,7 @@ reaches the network. ONA_SPARK_MASTER points at a cluster; ONA_JARS_DIR at anoth
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -58,6 +59,8 @@ def get_spark(app_name: str = "ona") -> SparkSession:
         .config("spark.databricks.delta.properties.defaults.enableDeletionVectors", "false")
         .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "ona-warehouse"))
     )
+    # py4j logs every connection at INFO, which Airflow's root logger would print.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     spark.sparkContext.setCheckpointDir(str(checkpoint_dir))

@@ -3,9 +3,16 @@
 Names here are what BI tools see: change one only with a migration and a note.
 """
 
-from dataclasses import dataclass
+from __future__ import annotations
 
-from pyspark.sql.types import StructType
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # keeps `import schemas.sources` free of Spark for DAG parsing
+    from pyspark.sql.types import StructType
+
+# The source kinds: landing sub-folders, bronze/<source> and quarantine/<source> tables.
+SOURCES = ("email", "calendar", "chat", "people")
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from schemas import Table
-
-SOURCES = ("email", "calendar", "chat", "people")
+from schemas import SOURCES, Table
 
 _PROVENANCE = [
     StructField("record_id", StringType(), False),  # keyed hash; the dedup key

@@ -1,0 +1,51 @@
+"""The cold weekly run, executed in a fresh process by bench/run.py:
+
+    python -m bench.cold <lake root holding bronze> <ISO week> <output json>
+
+Starts Python (the parent times the whole process), imports the pipeline, starts Spark and runs
+jobs.pipeline.build_silver + gate_and_publish for the week: ingest from bronze, all metrics,
+gates, Delta writes. Writes its own phase split as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+T_START = time.perf_counter()
+
+
+def main(lake_root: str, week: str, out: str) -> None:
+    from pathlib import Path
+
+    t0 = time.perf_counter()
+    from jobs import pipeline
+    from jobs.privacy.pseudonym import Pseudonymiser
+    from jobs.spark import get_spark
+    from jobs.weeks import parse_week
+
+    t1 = time.perf_counter()
+    spark = get_spark("ona-bench-cold")
+    t2 = time.perf_counter()
+    ctx = pipeline.RunContext(spark=spark, lake=Path(lake_root), pseudo=Pseudonymiser(key=b"bench-key"))
+    weeks = [parse_week(week)]
+    pipeline.build_silver(ctx, weeks)
+    t3 = time.perf_counter()
+    outcome = pipeline.gate_and_publish(ctx, weeks)
+    t4 = time.perf_counter()
+    result = {
+        "python_start_to_main": t0 - T_START,
+        "import_pipeline": t1 - t0,
+        "spark_start": t2 - t1,
+        "silver": t3 - t2,
+        "gate_and_publish": t4 - t3,
+        "published": [str(w) for w in outcome.published],
+        "failed": sorted({f"{r.table}: {c.check}" for r in outcome.results for c in r.failed_fail}),
+    }
+    Path(out).write_text(json.dumps(result))
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
