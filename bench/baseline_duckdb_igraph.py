@@ -47,12 +47,12 @@ INTERACTIONS_SQL = """
 CREATE OR REPLACE TEMP TABLE interactions AS
 WITH email_r AS (
   SELECT sender AS src, n_recipients,
-         unnest(list_filter(list_distinct(list_concat("to", cc, bcc)), lambda x: x <> sender)) AS dst
+         unnest(list_filter(list_distinct(list_concat("to", cc)), lambda x: x <> sender)) AS dst
   FROM email WHERE n_recipients <= 25
 ),
 meeting_p AS (
   SELECT record_id, duration_minutes, len(present) AS n, unnest(present) AS person
-  FROM meetings WHERE NOT is_cancelled AND NOT is_all_day AND len(present) BETWEEN 2 AND 26
+  FROM meetings WHERE NOT is_cancelled AND NOT is_all_day AND len(present) BETWEEN 2 AND 25
 ),
 posts AS (
   SELECT sender, list_distinct(list_filter(

@@ -2,10 +2,12 @@
 graph metrics. Self-contained: reads the bronze-shaped parquet files of one week and applies the
 pipeline's rules (jobs/transforms/silver.py, gold.py, graph/local_engine.py):
 
-- email: sender -> each distinct To/Cc/Bcc recipient (sender removed), weight 1/n_recipients
-  (n_recipients counts everyone, external too); more than 25 recipients: broadcast, no ties;
+- email: sender -> each distinct To/Cc recipient (sender removed; Bcc forms no ties), weight
+  1/n_recipients (the parser's count of distinct To/Cc mailboxes, external too); more than 25
+  recipients: broadcast, no ties;
 - meeting (not cancelled, not all-day): the organizer and the ACCEPTED/TENTATIVE attendees,
-  every ordered pair, weight hours / (n_present - 1); more than 25 others: no ties;
+  every ordered pair, weight hours / (n_present - 1); more than 25 present (organizer
+  included): no ties;
 - chat (no bot/system message): DM -> members, thread reply -> parent author + mentions,
   channel post -> mentions, weight 1/n targets; each reaction: reactor -> author, 0.25;
 - interactions with an external (x_) end or a self-tie are dropped; edges sum per (src, dst).
@@ -42,7 +44,7 @@ def _in_week(df: pd.DataFrame, column: str) -> pd.DataFrame:
 
 def email_interactions(email: pd.DataFrame) -> pd.DataFrame:
     parts = []
-    for col in ("to", "cc", "bcc"):
+    for col in ("to", "cc"):
         part = email[["record_id", "sender", "n_recipients", col]].explode(col)
         parts.append(part.rename(columns={col: "dst"}))
     rec = pd.concat(parts, ignore_index=True).dropna(subset=["dst"])
@@ -66,7 +68,7 @@ def meeting_interactions(cal: pd.DataFrame) -> pd.DataFrame:
         att.loc[att["partstat"].isin(PRESENT), ["record_id", "person"]],
     ]).dropna().drop_duplicates().reset_index(drop=True)
     present["n"] = present.groupby("record_id")["person"].transform("size")
-    present = present[(present["n"] - 1 >= 1) & (present["n"] - 1 <= BROADCAST_LIMIT)]
+    present = present[(present["n"] >= 2) & (present["n"] <= BROADCAST_LIMIT)]
     present = present.merge(cal[["record_id", "duration_minutes"]], on="record_id")
     pairs = present.merge(present[["record_id", "person"]], on="record_id", suffixes=("_src", "_dst"))
     pairs = pairs[pairs["person_src"] != pairs["person_dst"]]
@@ -103,7 +105,7 @@ def chat_interactions(chat: pd.DataFrame) -> pd.DataFrame:
 def events_to_edges(paths: dict[str, str]) -> dict:
     """Read the events, build the weighted directed edges (and keep what load metrics need)."""
     email = _in_week(pd.read_parquet(paths["email"], columns=[
-        "record_id", "sent_at", "sender", "to", "cc", "bcc", "n_recipients"]), "sent_at")
+        "record_id", "sent_at", "sender", "to", "cc", "n_recipients"]), "sent_at")
     cal = _in_week(pd.read_parquet(paths["calendar"], columns=[
         "record_id", "starts_at", "duration_minutes", "organizer", "attendees", "status", "is_all_day"]), "starts_at")
     chat = _in_week(pd.read_parquet(paths["chat"], columns=[

@@ -27,6 +27,9 @@ def main(lake_root: str, week: str, out: str) -> None:
 
     t1 = time.perf_counter()
     spark = get_spark("ona-bench-cold")
+    from bench.ours import apply_conf
+
+    apply_conf(spark)  # experiment confs from `bench.run --conf`; none by default
     t2 = time.perf_counter()
     ctx = pipeline.RunContext(spark=spark, lake=Path(lake_root), pseudo=Pseudonymiser(key=b"bench-key"))
     weeks = [parse_week(week)]

@@ -2,18 +2,19 @@
 
 - `events_to_edges`: bronze Delta -> silver events -> interactions -> gold edges_weekly, forced
   with a noop sink (no write).
-- `events_to_gold`: bronze Delta -> silver events -> interactions -> edges -> node metrics
-  (igraph per week via applyInPandas) -> person / group / network tables, composed exactly as
-  build_silver + gold_frames do (same persists), but from the in-memory silver frames and
-  forced with noop sinks: no Delta round trip, no gates, no writes.
+- `events_to_gold`: bronze Delta -> silver events -> interactions, then jobs.pipeline.gold_frames
+  itself (edges, igraph node metrics per week via applyInPandas, person / group / network
+  tables, with its persists) reading those in-memory silver frames instead of the silver Delta
+  tables; forced with noop sinks: no Delta round trip, no gates, no writes.
 - `full_run`: jobs.pipeline.build_silver + gate_and_publish on a lake holding only bronze
   (gates and Delta writes included), optionally instrumented to split the time.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -21,13 +22,24 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs import lake, pipeline
-from jobs.graph.local_engine import weekly_node_metrics
 from jobs.pipeline import RunContext
 from jobs.privacy.pseudonym import Pseudonymiser
 from jobs.transforms import gold, silver
 from schemas.bronze import BRONZE
+from schemas.gold import EDGES_WEEKLY, GOLD_TABLES, NETWORK_SUMMARY_WEEKLY, PERSON_METRICS_WEEKLY
+from schemas.silver import SILVER_EVENTS, SILVER_INTERACTIONS, SILVER_PEOPLE
 
 KEY = b"bench-key"
+SPARK_CONF_ENV = "ONA_BENCH_SPARK_CONF"
+
+
+def apply_conf(spark) -> dict[str, str]:
+    """Experiment confs from `bench.run --conf KEY=VALUE` (also passed to the cold process
+    through the environment). None by default: the pipeline is measured as it is."""
+    confs = dict(kv.split("=", 1) for kv in os.environ.get(SPARK_CONF_ENV, "").splitlines() if "=" in kv)
+    for key, value in confs.items():
+        spark.conf.set(key, value)
+    return confs
 
 
 def context(spark, lake_root: Path) -> RunContext:
@@ -45,34 +57,40 @@ def events_to_edges(ctx: RunContext, weeks: list[date]) -> None:
 
 
 def gold_in_memory(ctx: RunContext, weeks: list[date]) -> dict[str, DataFrame]:
+    """The gold frames of jobs.pipeline.gold_frames (called as is, so that the benchmark
+    follows the pipeline), fed with in-memory silver frames instead of the silver Delta tables."""
     spark, settings = ctx.spark, ctx.settings
-    people_df = silver.people(lake.read(spark, ctx.lake, BRONZE["people"])).persist()
-    events_df = pipeline.silver_events(ctx, weeks).persist()
-    interactions_df = silver.interactions(events_df, settings.ties)
-    edges_df = gold.edges_weekly(interactions_df).persist()
-    node_df = weekly_node_metrics(edges_df, settings.max_local_edges).persist()
-    group_df = gold.group_metrics_weekly(edges_df, people_df, settings.privacy).persist()
-    person_df = gold.person_metrics_weekly(
-        gold.degrees(edges_df), node_df, gold.load_metrics(events_df), people_df, weeks
-    ).persist()
-    summary_df = gold.network_summary_weekly(edges_df, node_df, group_df).persist()
-    return {"people": people_df, "events": events_df, "edges": edges_df, "nodes": node_df,
-            "groups": group_df, "person": person_df, "summary": summary_df}
+    silver_frames = {
+        SILVER_PEOPLE.path: silver.people(lake.read(spark, ctx.lake, BRONZE["people"])),
+        SILVER_EVENTS.path: pipeline.silver_events(ctx, weeks).persist(),
+    }
+    silver_frames[SILVER_INTERACTIONS.path] = silver.interactions(silver_frames[SILVER_EVENTS.path], settings.ties)
+    original_read = lake.read
+
+    def read(spark_, lake_root, table):
+        if table.path in silver_frames:
+            return silver_frames[table.path]
+        return original_read(spark_, lake_root, table)
+
+    with _patched(lake, "read", lambda _: read):
+        frames = pipeline.gold_frames(ctx, weeks)
+    return {**frames, "silver/events": silver_frames[SILVER_EVENTS.path]}
 
 
 def force_gold(frames: dict[str, DataFrame]) -> None:
-    for name in ("edges", "groups", "person", "summary"):
-        _noop(frames[name])
+    for table in GOLD_TABLES:
+        _noop(frames[table.path])
 
 
 def gold_results(frames: dict[str, DataFrame]) -> dict:
     """Small results for the consistency checks (collected after the timing)."""
-    edge_count, total_weight = frames["edges"].agg(F.count("*"), F.sum("weight")).collect()[0]
-    nodes = frames["nodes"].select("person", "pagerank", "component", "community", "clustering").toPandas()
-    summary = frames["summary"].drop("week_start").toPandas().iloc[0].to_dict()
-    groups = frames["groups"].select("group_a", "group_b", "weight", "is_suppressed").toPandas()
+    edges_df = frames[EDGES_WEEKLY.path]
+    edge_count, total_weight = edges_df.agg(F.count("*"), F.sum("weight")).collect()[0]
+    nodes = (frames[PERSON_METRICS_WEEKLY.path].where(F.col("pagerank").isNotNull())
+             .select("person", "pagerank", "component", "community", "clustering").toPandas())
+    summary = frames[NETWORK_SUMMARY_WEEKLY.path].drop("week_start").toPandas().iloc[0].to_dict()
     return {"edges_count": int(edge_count), "total_weight": float(total_weight), "nodes": nodes,
-            "summary": summary, "groups": groups}
+            "summary": summary}
 
 
 def unpersist(frames: dict[str, DataFrame]) -> None:
@@ -133,11 +151,17 @@ def full_run(ctx: RunContext, weeks: list[date], instrument: bool = True) -> dic
     t0 = time.perf_counter()
     silver_counts = pipeline.build_silver(ctx, weeks)
     t1 = time.perf_counter()
-    with _patched(pipeline, "gold_frames", forced_gold_frames), \
-         _patched(pipeline, "run_gate", timer("gates")), \
-         _patched(pipeline, "_suite_inputs", timer("gates")), \
-         _patched(pipeline.lake, "replace_weeks", timer("gold_writes")), \
-         _patched(pipeline, "_record_validation_runs", timer("gold_writes")):
+    patches = [(pipeline, "gold_frames", forced_gold_frames)]
+    # Whatever of these the pipeline has (it evolves): gates, gate inputs, writes.
+    for name in ("run_gate", "_suite_inputs", "_published_row_counts"):
+        if hasattr(pipeline, name):
+            patches.append((pipeline, name, timer("gates")))
+    patches.append((lake, "replace_weeks", timer("gold_writes")))
+    if hasattr(pipeline, "_record_validation_runs"):
+        patches.append((pipeline, "_record_validation_runs", timer("gold_writes")))
+    with ExitStack() as stack:
+        for owner, name, wrapper in patches:
+            stack.enter_context(_patched(owner, name, wrapper))
         outcome = pipeline.gate_and_publish(ctx, weeks)
     t2 = time.perf_counter()
     gate_and_publish = t2 - t1

@@ -330,9 +330,17 @@ def _email(org: Org, spec: Spec, rng: np.random.Generator) -> pd.DataFrame:
         "to": _sublist(row, field == 0, m, names),
         "cc": _sublist(row, field == 1, m, names),
         "bcc": _sublist(row, field == 2, m, names),
-        "n_recipients": pa.array(k.astype(np.int32)),
+        "n_recipients": pa.array(_distinct_to_cc(row, field, recipient, sender, m, org.n + N_EXTERNAL_DOMAINS)),
     }
     return _frame(columns, "email")
+
+
+def _distinct_to_cc(row, field, recipient, sender, m: int, id_space: int) -> np.ndarray:
+    """n_recipients as the email parser computes it: distinct To/Cc mailboxes other than the
+    sender's, external ones included (Bcc is not counted)."""
+    keep = (field < 2) & (recipient != sender[row])
+    keys = np.unique(row[keep].astype(np.int64) * id_space + recipient[keep])
+    return np.bincount(keys // id_space, minlength=m).astype(np.int32)
 
 
 def _calendar(org: Org, spec: Spec, rng: np.random.Generator) -> pd.DataFrame:

@@ -173,10 +173,16 @@ def latest_ingest_runs(spark: SparkSession, lake_root: Path) -> list[SourceSumma
 
 # ---------------------------------------------------------------- silver
 
+def week_window(weeks: list[date]) -> tuple[datetime, datetime]:
+    """[Monday 00:00 UTC of the first week, Monday 00:00 UTC after the last week)."""
+    midnight = datetime.min.time()
+    return (datetime.combine(min(weeks), midnight, tzinfo=timezone.utc),
+            datetime.combine(max(weeks) + timedelta(days=7), midnight, tzinfo=timezone.utc))
+
+
 def _bronze_weeks(ctx: RunContext, source: str, weeks: list[date]) -> DataFrame:
     column = EVENT_TIME[source]
-    start = datetime.combine(min(weeks), datetime.min.time(), tzinfo=timezone.utc)
-    end = datetime.combine(max(weeks) + timedelta(days=7), datetime.min.time(), tzinfo=timezone.utc)
+    start, end = week_window(weeks)
     return lake.read(ctx.spark, ctx.lake, BRONZE[source]).where(
         (F.col(column) >= F.lit(start)) & (F.col(column) < F.lit(end))
     )
@@ -231,7 +237,7 @@ def gold_frames(ctx: RunContext, weeks: list[date]) -> dict[str, DataFrame]:
     person_df = gold.person_metrics_weekly(
         gold.degrees(edges_df), node_metrics_df, gold.load_metrics(events_df), people_df, weeks
     ).persist()
-    summary_df = gold.network_summary_weekly(edges_df, node_metrics_df, group_df).persist()
+    summary_df = gold.network_summary_weekly(edges_df, node_metrics_df, group_df, weeks).persist()
     return {
         EDGES_WEEKLY.path: edges_df,
         PERSON_METRICS_WEEKLY.path: person_df,
@@ -240,18 +246,19 @@ def gold_frames(ctx: RunContext, weeks: list[date]) -> dict[str, DataFrame]:
     }
 
 
-def _suite_inputs(ctx: RunContext, table, week: date) -> SuiteInputs:
-    roster = frozenset(r["person"] for r in lake.read(ctx.spark, ctx.lake, SILVER_PEOPLE).select("person").collect())
-    trailing: tuple[int, ...] = ()
-    if lake.exists(ctx.spark, ctx.lake, table):
-        rows = (
-            lake.read(ctx.spark, ctx.lake, table)
-            .where((F.col("week_start") < F.lit(week)) & (F.col("week_start") >= F.lit(week - timedelta(weeks=4))))
-            .groupBy("week_start").count().collect()
-        )
-        trailing = tuple(int(r["count"]) for r in rows)
+def _published_row_counts(ctx: RunContext, table) -> dict[date, int]:
+    """Rows per published week of a gold table: the volume baseline of its suite."""
+    if not lake.exists(ctx.spark, ctx.lake, table):
+        return {}
+    rows = lake.read(ctx.spark, ctx.lake, table).groupBy("week_start").count().collect()
+    return {r["week_start"]: int(r["count"]) for r in rows}
+
+
+def _suite_inputs(ctx: RunContext, roster: frozenset[str], counts: dict[date, int], week: date,
+                  has_ties: bool) -> SuiteInputs:
+    trailing = tuple(n for w, n in sorted(counts.items()) if week - timedelta(weeks=4) <= w < week)
     return SuiteInputs(roster=roster, trailing_row_counts=trailing,
-                       min_group_size=ctx.settings.privacy.min_group_size)
+                       min_group_size=ctx.settings.privacy.min_group_size, has_ties=has_ties)
 
 
 @dataclass
@@ -265,13 +272,18 @@ def gate_and_publish(ctx: RunContext, weeks: list[date]) -> GateOutcome:
     """Validate every gold table week by week; publish a week only when all its fail-level
     checks pass (all four tables together), else the previous version stays current."""
     frames = gold_frames(ctx, weeks)
+    roster = frozenset(r["person"] for r in lake.read(ctx.spark, ctx.lake, SILVER_PEOPLE).select("person").collect())
+    counts = {table.path: _published_row_counts(ctx, table) for table in GOLD_TABLES}
+    weeks_with_ties = {
+        r["week_start"] for r in frames[EDGES_WEEKLY.path].select("week_start").distinct().collect()
+    }
     results: list[GateResult] = []
     published: list[date] = []
     for week in sorted(weeks):
         log.info("gates for week %s", label(week))
         week_results = [
             run_gate(table, week, frames[table.path].where(F.col("week_start") == F.lit(week)),
-                     _suite_inputs(ctx, table, week))
+                     _suite_inputs(ctx, roster, counts[table.path], week, week in weeks_with_ties))
             for table in GOLD_TABLES
         ]
         results.extend(week_results)
@@ -364,19 +376,11 @@ def _context(landing: Path, lake_root: Path, settings: Settings | None, spark: S
                       pseudo=make_pseudonymiser(Path(landing)), settings=settings or Settings())
 
 
-def _window(weeks: list[date] | None):
-    if not weeks:
-        return None
-    midnight = datetime.min.time()
-    return (datetime.combine(min(weeks), midnight, tzinfo=timezone.utc),
-            datetime.combine(max(weeks) + timedelta(days=7), midnight, tzinfo=timezone.utc))
-
-
 def ingest(landing: Path, lake_root: Path, source: str, weeks: list[date] | None = None,
            settings: Settings | None = None, spark: SparkSession | None = None) -> SourceSummary:
     """One source's landed files into bronze (the ingest DAGs' task)."""
     ctx = _context(landing, lake_root, settings, spark)
-    return ingest_source(ctx, Path(landing), source, _window(weeks))
+    return ingest_source(ctx, Path(landing), source, week_window(weeks) if weeks else None)
 
 
 def build(landing: Path, lake_root: Path, weeks: list[date],
@@ -392,5 +396,6 @@ def run(landing: Path, lake_root: Path, weeks: list[date] | None = None,
     """`ona run`: ingest every source under the landing folder, then build, gate and publish
     every week present (or only the given weeks)."""
     ctx = _context(landing, lake_root, settings, spark)
-    summaries = [ingest_source(ctx, Path(landing), source, _window(weeks)) for source in SOURCES]
+    window = week_window(weeks) if weeks else None
+    summaries = [ingest_source(ctx, Path(landing), source, window) for source in SOURCES]
     return build_weeks(ctx, weeks or weeks_in(summaries), summaries)

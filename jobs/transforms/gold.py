@@ -202,8 +202,10 @@ def group_metrics_weekly(edges_df: DataFrame, people_df: DataFrame, privacy: Pri
 
 
 def network_summary_weekly(
-    edges_df: DataFrame, node_metrics_df: DataFrame, group_df: DataFrame
+    edges_df: DataFrame, node_metrics_df: DataFrame, group_df: DataFrame, weeks: list[date]
 ) -> DataFrame:
+    """One row per built week, also for a week without a single tie (all counts 0)."""
+    weeks_df = edges_df.sparkSession.createDataFrame([(w,) for w in weeks], "week_start date")
     edge_stats_df = edges_df.groupBy("week_start").agg(
         F.count("*").alias("edges"),
         F.sum("weight").alias("total_weight"),
@@ -221,15 +223,18 @@ def network_summary_weekly(
         F.sum(F.col("is_suppressed").cast("int")).alias("groups_suppressed")
     )
     n = F.col("nodes")
+    zero = lambda c, kind="long": F.coalesce(F.col(c), F.lit(0)).cast(kind).alias(c)  # noqa: E731
     return (
-        edge_stats_df.join(node_stats_df, on="week_start", how="inner")
+        weeks_df.join(edge_stats_df, on="week_start", how="left")
+        .join(node_stats_df, on="week_start", how="left")
         .join(suppressed_df, on="week_start", how="left")
+        .withColumn("nodes", F.coalesce("nodes", F.lit(0)))
         .select(
-            "week_start", "nodes", "edges", "total_weight",
+            "week_start", zero("nodes"), zero("edges"), zero("total_weight", "double"),
             F.when(n > 1, F.col("edges") / (n * (n - 1))).alias("density"),
-            "components",
-            (F.col("giant_size") / n).alias("giant_component_share"),
-            "reciprocity", "average_clustering", "communities", "modularity",
-            F.coalesce("groups_suppressed", F.lit(0)).cast("int").alias("groups_suppressed"),
+            zero("components"),
+            F.when(n > 0, F.col("giant_size") / n).alias("giant_component_share"),
+            "reciprocity", "average_clustering", zero("communities"), "modularity",
+            zero("groups_suppressed", "int"),
         )
     )

@@ -15,6 +15,7 @@ from schemas import silver as silver_schemas
 
 W1 = date(2024, 3, 4)
 W2 = date(2024, 3, 11)
+W3 = date(2024, 3, 18)
 EDGE_SCHEMA = "week_start date, src string, dst string, weight double"
 
 
@@ -177,9 +178,15 @@ def test_network_summary_weekly_matches_networkx(spark):
     )
     result = {
         r["week_start"]: r.asDict()
-        for r in gold.network_summary_weekly(edges_df, node_metrics_df, group_df).collect()
+        for r in gold.network_summary_weekly(edges_df, node_metrics_df, group_df, [W1, W2, W3]).collect()
     }
 
+    # W3 was built but has no tie at all: still one row, with zero counts.
+    assert result.pop(W3) == {
+        "week_start": W3, "nodes": 0, "edges": 0, "total_weight": 0.0, "density": None,
+        "components": 0, "giant_component_share": None, "reciprocity": None,
+        "average_clustering": None, "communities": 0, "modularity": None, "groups_suppressed": 0,
+    }
     assert set(result) == {W1, W2}
     for week, graph in graphs.items():
         row = result[week]

@@ -1,0 +1,455 @@
+"""`make bench`: PRODUCT.md section 9, measured.
+
+    .venv/bin/python -m bench.run                      # 1k and 10k people, one week
+    .venv/bin/python -m bench.run --people 1000,10000 --reps 3
+    .venv/bin/python -m bench.run --quick              # 300 people, 1 repetition (smoke test)
+
+For each size: generate the workload (bench/workload.py), dump it as parquet, run the two
+baselines on it, write it to bronze Delta with Spark, then time our pipeline's stages
+(bench/ours.py) and a cold weekly run in a fresh process (bench/cold.py). Prints a table per
+size, the product targets, and a consistency check against the baselines; writes the same as
+JSON to bench/results/<timestamp>.json. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import psutil
+
+from bench import baseline_duckdb_igraph, baseline_pandas_networkx, workload
+from bench.measure import Measurement, PeakRSS, timed
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
+WEEKS = [date(2026, 3, 2)]
+OURS = "ours (Spark)"
+BASELINES = {
+    "pandas+networkx (a)": baseline_pandas_networkx,
+    "duckdb+igraph (b)": baseline_duckdb_igraph,
+}
+TARGETS = {
+    "events_to_gold_vs_a": 1 / 3,
+    "events_to_gold_vs_b": 2.0,
+    "cold_full_run_s": 60.0,
+    "gates_writes_share": 0.30,
+    "event_to_edge_per_core": 1.5e6,
+}
+
+
+def log(msg: str) -> None:
+    print(f"[bench {datetime.now().strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ baselines
+
+def run_baselines(paths: dict[str, str], reps: int) -> tuple[dict, dict]:
+    measurements: dict[tuple[str, str], Measurement] = {}
+    results: dict[str, dict] = {}
+    for engine, module in BASELINES.items():
+        for rep in range(reps):
+            log(f"  {engine} rep {rep + 1}/{reps}")
+            state, t_edges, m_edges = timed(lambda: module.events_to_edges(paths))
+            out, t_metrics, m_metrics = timed(lambda: module.gold_metrics(state))
+            measurements.setdefault(("events->edges", engine), Measurement()).add(t_edges, m_edges)
+            measurements.setdefault(("edges->gold metrics", engine), Measurement()).add(t_metrics, m_metrics)
+            total = measurements.setdefault(("events->gold", engine), Measurement())
+            total.walls.append(t_edges + t_metrics)
+            # Peak over the two stages, relative to the start of the first one.
+            total.peak_delta_mib.append(max(m_edges.delta_mib, (m_metrics.peak_rss - m_edges.start_rss) / 2**20))
+            total.peak_abs_mib.append(max(m_edges.peak_mib, m_metrics.peak_mib))
+            total.extra.append({"edges": t_edges, "metrics": t_metrics})
+            results[engine] = _baseline_checks(out)
+            del state, out
+            gc.collect()
+    return measurements, results
+
+
+def _baseline_checks(out: dict) -> dict:
+    person = out["person"]
+    ranked = person.dropna(subset=["pagerank"]).sort_values("pagerank", ascending=False)
+    return {
+        "edges_count": int(len(out["edges"])),
+        "total_weight": float(out["edges"]["weight"].sum()),
+        "pagerank": dict(zip(ranked["person"], ranked["pagerank"].astype(float))),
+        "summary": out["summary"],
+    }
+
+
+# ------------------------------------------------------------------ ours
+
+def copy_bronze(bronze_lake: Path, target: Path) -> Path:
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(bronze_lake / "bronze", target / "bronze")
+    return target
+
+
+def run_ours(spark, bronze_lake: Path, work: Path, reps: int, cold_reps: int, n_events: int) -> tuple[dict, dict]:
+    from bench import ours
+
+    measurements: dict[tuple[str, str], Measurement] = {}
+    checks: dict = {}
+    ctx = ours.context(spark, bronze_lake)
+
+    for rep in range(reps):
+        log(f"  ours events->edges rep {rep + 1}/{reps}")
+        _, wall, mem = timed(lambda: ours.events_to_edges(ctx, WEEKS), tree=True)
+        measurements.setdefault(("events->edges", OURS), Measurement()).add(wall, mem)
+
+    for rep in range(reps):
+        log(f"  ours events->gold rep {rep + 1}/{reps}")
+        holder: dict = {}
+
+        def events_to_gold():
+            holder["frames"] = ours.gold_in_memory(ctx, WEEKS)
+            ours.force_gold(holder["frames"])
+
+        _, wall, mem = timed(events_to_gold, tree=True)
+        measurements.setdefault(("events->gold", OURS), Measurement()).add(wall, mem)
+        checks = ours.gold_results(holder["frames"])
+        ours.unpersist(holder["frames"])
+
+    for rep in range(reps):
+        log(f"  ours full weekly run (in-process, instrumented) rep {rep + 1}/{reps}")
+        lake_root = copy_bronze(bronze_lake, work / f"run-{rep}")
+        run_ctx = ours.context(spark, lake_root)
+        out, wall, mem = timed(lambda: ours.full_run(run_ctx, WEEKS, instrument=True), tree=True)
+        split = {k: v for k, v in out.items() if isinstance(v, float)}
+        m = measurements.setdefault(("full weekly run, warm", OURS), Measurement())
+        m.add(wall, mem, split)
+        checks["full_run_outcome"] = out["outcome"]
+        checks["silver_counts"] = out["silver_counts"]
+        checks["published_rows"] = ours.gold_tables_exist(lake_root)
+        shutil.rmtree(lake_root, ignore_errors=True)
+
+    for rep in range(cold_reps):
+        log(f"  ours full weekly run (cold process) rep {rep + 1}/{cold_reps}")
+        lake_root = copy_bronze(bronze_lake, work / f"cold-{rep}")
+        out_json = work / f"cold-{rep}.json"
+        env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.cold", str(lake_root), "2026-W10", str(out_json)],
+            cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        with PeakRSS(pid=proc.pid, tree=True) as mem:
+            _, err = proc.communicate()
+        wall = time.perf_counter() - t0
+        mem.start_rss = 0  # a fresh process: the peak is the whole footprint
+        if proc.returncode != 0:
+            log(f"  cold run FAILED (exit {proc.returncode}):\n{err[-3000:]}")
+            checks["cold_error"] = err[-3000:]
+            continue
+        split = json.loads(out_json.read_text())
+        checks["cold_outcome"] = {k: split[k] for k in ("published", "failed")}
+        m = measurements.setdefault(("full weekly run, cold process", OURS), Measurement())
+        m.add(wall, mem, {k: v for k, v in split.items() if isinstance(v, float)})
+        shutil.rmtree(lake_root, ignore_errors=True)
+    return measurements, checks
+
+
+# ------------------------------------------------------------------ report
+
+STAGE_ORDER = ["events->edges", "edges->gold metrics", "events->gold",
+               "full weekly run, warm", "full weekly run, cold process"]
+ENGINE_ORDER = [OURS, *BASELINES]
+
+
+def rows_for(size: dict) -> list[dict]:
+    measurements = size["measurements"]
+    n_events = size["events"]
+    out = []
+    for stage in STAGE_ORDER:
+        ours_wall = measurements.get(f"{stage}|{OURS}", {}).get("wall_s")
+        for engine in ENGINE_ORDER:
+            m = measurements.get(f"{stage}|{engine}")
+            if not m:
+                continue
+            out.append({
+                "stage": stage, "engine": engine, "wall_s": m["wall_s"], "reps": m["reps"],
+                "events_per_s": n_events / m["wall_s"],
+                "peak_delta_mib": m["peak_delta_mib"], "peak_abs_mib": m["peak_abs_mib"],
+                "ratio_vs_ours": (m["wall_s"] / ours_wall) if ours_wall else None,
+                "breakdown_s": m["breakdown_s"],
+            })
+    return out
+
+
+def format_size(size: dict, cores: int) -> str:
+    c = size["counts"]
+    lines = [
+        "",
+        f"=== {size['people']:,} people, one week (2026-W10): {size['events']:,} events "
+        f"(email {c['email']:,}, meetings {c['calendar']:,}, chat {c['chat']:,}); "
+        f"{size['edges']:,} weighted edges; median of {size['reps']} rep(s), cold run x{size['cold_reps']} ===",
+        f"{'stage':<31}{'engine':<21}{'wall s':>9}{'events/s':>12}{'peak Δ MiB':>12}{'peak MiB':>10}{'engine/ours':>13}",
+    ]
+    last_stage = None
+    for r in size["rows"]:
+        stage = r["stage"] if r["stage"] != last_stage else ""
+        last_stage = r["stage"]
+        ratio = f"{r['ratio_vs_ours']:.2f}x" if r["ratio_vs_ours"] else "-"
+        lines.append(
+            f"{stage:<31}{r['engine']:<21}{r['wall_s']:>9.2f}{r['events_per_s']:>12,.0f}"
+            f"{r['peak_delta_mib']:>12,.0f}{r['peak_abs_mib']:>10,.0f}{ratio:>13}"
+        )
+        b = r["breakdown_s"]
+        if r["stage"] == "full weekly run, warm" and b:
+            lines.append(
+                f"{'':<31}  split: silver (compute+writes) {b.get('silver', 0):.2f}, gold compute {b.get('gold_compute', 0):.2f}, "
+                f"gates {b.get('gates', 0):.2f}, gold writes+validation log {b.get('gold_writes', 0):.2f}, other {b.get('other', 0):.2f}"
+            )
+        if r["stage"] == "full weekly run, cold process" and b:
+            lines.append(
+                f"{'':<31}  split: python start {b.get('python_start_to_main', 0):.2f}, import pipeline {b.get('import_pipeline', 0):.2f}, "
+                f"spark start {b.get('spark_start', 0):.2f}, build_silver {b.get('silver', 0):.2f}, gate_and_publish {b.get('gate_and_publish', 0):.2f} "
+                f"(rest: spark stop, process exit)"
+            )
+    e2e = next((r for r in size["rows"] if r["stage"] == "events->edges" and r["engine"] == OURS), None)
+    if e2e:
+        lines.append(f"ours event->edge aggregation: {e2e['events_per_s'] / cores:,.0f} events/s/core ({cores} cores)")
+    lines.append("peak Δ = peak RSS during the stage minus RSS at its start; ours = process tree (Python driver + JVM + "
+                 "Python workers), baselines = this process; cold = whole child process tree.")
+    lines.extend(format_targets(size))
+    lines.extend(format_consistency(size))
+    return "\n".join(lines)
+
+
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def targets(size: dict, cores: int) -> dict:
+    m = size["measurements"]
+    get = lambda stage, engine: m.get(f"{stage}|{engine}", {}).get("wall_s")  # noqa: E731
+    ours_gold = get("events->gold", OURS)
+    a = get("events->gold", "pandas+networkx (a)")
+    b = get("events->gold", "duckdb+igraph (b)")
+    cold = get("full weekly run, cold process", OURS)
+    warm = m.get(f"full weekly run, warm|{OURS}", {})
+    split = warm.get("breakdown_s", {})
+    total_warm = warm.get("wall_s")
+    gates_writes = (split.get("gates", 0) + split.get("gold_writes", 0)) if split else None
+    e2e = get("events->edges", OURS)
+    out = {
+        "events_to_gold_ours_over_a": ours_gold / a if ours_gold and a else None,
+        "events_to_gold_ours_over_b": ours_gold / b if ours_gold and b else None,
+        "cold_full_run_s": cold,
+        "gates_writes_share_warm": gates_writes / total_warm if gates_writes is not None and total_warm else None,
+        "beyond_in_memory_compute_share_warm": (1 - ours_gold / total_warm) if ours_gold and total_warm else None,
+        "event_to_edge_events_per_s_per_core": size["events"] / e2e / cores if e2e else None,
+    }
+    out["pass"] = {
+        "events_to_gold_vs_a": None if out["events_to_gold_ours_over_a"] is None else out["events_to_gold_ours_over_a"] <= TARGETS["events_to_gold_vs_a"],
+        "events_to_gold_vs_b": None if out["events_to_gold_ours_over_b"] is None else out["events_to_gold_ours_over_b"] <= TARGETS["events_to_gold_vs_b"],
+        "cold_full_run": None if cold is None else cold < TARGETS["cold_full_run_s"],
+        "gates_writes_share": None if out["gates_writes_share_warm"] is None else out["gates_writes_share_warm"] < TARGETS["gates_writes_share"],
+        "event_to_edge": None if e2e is None else out["event_to_edge_events_per_s_per_core"] >= TARGETS["event_to_edge_per_core"],
+    }
+    return out
+
+
+def format_targets(size: dict) -> list[str]:
+    t, p = size["targets"], size["targets"]["pass"]
+    note = "" if size["people"] == 10_000 else "  (the targets are stated for 10k people; shown for reference)"
+    fmt = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
+    return [
+        f"PRODUCT targets (PRODUCT.md section 9){note}:",
+        f"  events->gold, Spark up: ours/(a) = {fmt(t['events_to_gold_ours_over_a'], '.2f')}   target <= 0.33   {_verdict(p['events_to_gold_vs_a'])}",
+        f"  events->gold, Spark up: ours/(b) = {fmt(t['events_to_gold_ours_over_b'], '.2f')}   target <= 2.00   {_verdict(p['events_to_gold_vs_b'])}",
+        f"  full weekly run, cold: {fmt(t['cold_full_run_s'], '.1f')} s   target < 60 s   {_verdict(p['cold_full_run'])}",
+        f"  gates + gold writes share of the weekly run (warm, instrumented): {fmt(t['gates_writes_share_warm'] and 100 * t['gates_writes_share_warm'], '.0f')}%"
+        f"   target < 30%   {_verdict(p['gates_writes_share'])}"
+        f"   [everything beyond in-memory events->gold: {fmt(t['beyond_in_memory_compute_share_warm'] and 100 * t['beyond_in_memory_compute_share_warm'], '.0f')}%]",
+        f"  event->edge aggregation: {fmt(t['event_to_edge_events_per_s_per_core'], ',.0f')} events/s/core   target >= 1,500,000   {_verdict(p['event_to_edge'])}",
+    ]
+
+
+def consistency(ours_checks: dict, baseline_checks: dict) -> dict:
+    out = {}
+    nodes = ours_checks.get("nodes")
+    ours_pr = dict(zip(nodes["person"], nodes["pagerank"].astype(float))) if nodes is not None else {}
+    ours_top = sorted(ours_pr, key=ours_pr.get, reverse=True)[:10]
+    s = ours_checks.get("summary", {})
+    for engine, b in baseline_checks.items():
+        top = list(b["pagerank"])[:10]
+        common = set(ours_pr) & set(b["pagerank"])
+        out[engine] = {
+            "edges_ours": ours_checks.get("edges_count"), "edges_baseline": b["edges_count"],
+            "edges_abs_diff": abs((ours_checks.get("edges_count") or 0) - b["edges_count"]),
+            "total_weight_ours": ours_checks.get("total_weight"), "total_weight_baseline": b["total_weight"],
+            "total_weight_abs_diff": abs((ours_checks.get("total_weight") or 0.0) - b["total_weight"]),
+            "pagerank_top10_overlap": len(set(ours_top) & set(top)),
+            "pagerank_max_abs_diff": max((abs(ours_pr[p] - b["pagerank"][p]) for p in common), default=None),
+            "nodes": (int(s.get("nodes", -1)), b["summary"]["nodes"]),
+            "components": (int(s.get("components", -1)), b["summary"]["components"]),
+            "communities": (int(s.get("communities", -1)), b["summary"]["communities"]),
+            "modularity": (float(s.get("modularity", float("nan"))), b["summary"]["modularity"]),
+            "average_clustering": (float(s.get("average_clustering", float("nan"))), b["summary"]["average_clustering"]),
+            "reciprocity": (float(s.get("reciprocity", float("nan"))), b["summary"]["reciprocity"]),
+            "groups_suppressed": (int(s.get("groups_suppressed", -1)), b["summary"]["groups_suppressed"]),
+        }
+    return out
+
+
+def format_consistency(size: dict) -> list[str]:
+    lines = ["Consistency, ours vs each baseline (same events, same week):"]
+    for engine, c in size["consistency"].items():
+        lines.append(
+            f"  {engine}: edges {c['edges_ours']:,} vs {c['edges_baseline']:,} (abs diff {c['edges_abs_diff']}); "
+            f"total weight {c['total_weight_ours']:,.4f} vs {c['total_weight_baseline']:,.4f} (abs diff {c['total_weight_abs_diff']:.2e}); "
+            f"PageRank top-10 overlap {c['pagerank_top10_overlap']}/10 (max abs diff {c['pagerank_max_abs_diff']:.2e})"
+        )
+        lines.append(
+            "    " + "; ".join(
+                f"{k} {_fmt_pair(c[k])}" for k in ("nodes", "components", "communities", "modularity",
+                                                  "average_clustering", "reciprocity", "groups_suppressed")
+            )
+        )
+    o = size.get("pipeline_outcome", {})
+    if o:
+        run = o.get("full_run_outcome", {})
+        lines.append(
+            f"Pipeline weekly run: published {run.get('published')}, {run.get('checks')} checks, "
+            f"failed (fail-level) {run.get('failed') or 'none'}; warnings {len(run.get('warnings') or [])}"
+            + (f": {run.get('warnings')}" if run.get("warnings") else "")
+        )
+        if o.get("published_rows"):
+            lines.append(f"  published gold rows: {o['published_rows']}")
+        if o.get("cold_outcome"):
+            lines.append(f"  cold run: published {o['cold_outcome']['published']}, failed {o['cold_outcome']['failed'] or 'none'}")
+        if o.get("cold_error"):
+            lines.append(f"  cold run ERROR: {o['cold_error'][-500:]}")
+    return lines
+
+
+def _fmt_pair(pair) -> str:
+    a, b = pair
+    if isinstance(a, float):
+        return f"{a:.4f}/{b:.4f}"
+    return f"{a}/{b}"
+
+
+# ------------------------------------------------------------------ main
+
+def bench_size(n: int, reps: int, cold_reps: int, root: Path, cores: int, seed: int) -> dict:
+    log(f"size {n:,} people: generating the workload")
+    t0 = time.perf_counter()
+    wl = workload.generate(n, seed=seed)
+    t_gen = time.perf_counter() - t0
+    work = root / f"people-{n}"
+    t0 = time.perf_counter()
+    paths = workload.write_parquet(wl, work / "parquet")
+    t_parquet = time.perf_counter() - t0
+    counts = wl.counts()
+    log(f"  {counts['events']:,} events generated in {t_gen:.1f} s; parquet in {t_parquet:.1f} s")
+
+    measurements, baseline_checks = run_baselines(paths, reps)
+
+    from jobs.spark import get_spark
+
+    from bench.ours import apply_conf
+
+    spark = get_spark("ona-bench")
+    apply_conf(spark)
+    bronze_lake = work / "lake"
+    t0 = time.perf_counter()
+    workload.write_bronze(spark, wl, bronze_lake, parquet_paths=paths)
+    t_bronze = time.perf_counter() - t0
+    log(f"  bronze Delta written in {t_bronze:.1f} s")
+    del wl
+    gc.collect()
+
+    ours_measurements, ours_checks = run_ours(spark, bronze_lake, work, reps, cold_reps, counts["events"])
+    measurements.update(ours_measurements)
+
+    size = {
+        "people": n,
+        "events": counts["events"],
+        "counts": counts,
+        "edges": ours_checks.get("edges_count") or next(iter(baseline_checks.values()))["edges_count"],
+        "reps": reps,
+        "cold_reps": cold_reps,
+        "setup_s": {"generate": round(t_gen, 2), "parquet": round(t_parquet, 2), "bronze_delta": round(t_bronze, 2)},
+        "measurements": {f"{stage}|{engine}": m.to_json() for (stage, engine), m in measurements.items()},
+    }
+    size["rows"] = rows_for(size)
+    size["targets"] = targets(size, cores)
+    size["consistency"] = consistency(ours_checks, baseline_checks)
+    size["pipeline_outcome"] = {k: ours_checks[k] for k in ("full_run_outcome", "silver_counts", "published_rows",
+                                                             "cold_outcome", "cold_error") if k in ours_checks}
+    shutil.rmtree(work, ignore_errors=True)
+    return size
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--people", default="1000,10000", help="comma-separated sizes (default 1000,10000)")
+    parser.add_argument("--quick", action="store_true", help="300 people, one repetition: a smoke test")
+    parser.add_argument("--reps", type=int, default=None,
+                        help="repetitions per measurement (default: 3 up to 2,000 people, else 1)")
+    parser.add_argument("--cold-reps", type=int, default=None, help="cold-process runs per size (default: as --reps)")
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold-process weekly run")
+    parser.add_argument("--seed", type=int, default=workload.Spec.seed)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary lake and parquet files")
+    parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                        help="experiment: set a Spark SQL conf on our sessions (warm and cold), e.g. "
+                             "spark.databricks.delta.snapshotPartitions=2; default: the pipeline as is")
+    args = parser.parse_args(argv)
+
+    if args.conf:
+        os.environ["ONA_BENCH_SPARK_CONF"] = "\n".join(args.conf)  # read by bench.ours.apply_conf
+    sizes = [300] if args.quick else [int(s.replace("_", "").replace("k", "000")) for s in args.people.split(",") if s]
+    cores = psutil.cpu_count(logical=True) or 2
+    root = Path(tempfile.mkdtemp(prefix="ona-bench-"))
+    log(f"work folder {root}; sizes {sizes}; {cores} cores; {psutil.virtual_memory().total / 2**30:.0f} GiB")
+    started = datetime.now(timezone.utc)
+    report = {
+        "started_at": started.isoformat(),
+        "argv": sys.argv[1:] if argv is None else argv,
+        "machine": {"cores": cores, "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+                    "python": platform.python_version(), "platform": platform.platform()},
+        "targets": TARGETS,
+        "spark_conf_overrides": args.conf,
+        "sizes": [],
+    }
+    try:
+        for n in sizes:
+            reps = args.reps or (1 if args.quick else (3 if n <= 2000 else 1))
+            cold_reps = 0 if args.no_cold else (args.cold_reps if args.cold_reps is not None else reps)
+            size = bench_size(n, reps, cold_reps, root, cores, args.seed)
+            report["sizes"].append(size)
+            print(format_size(size, cores), flush=True)
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    report["finished_at"] = datetime.now(timezone.utc).isoformat()
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    out = RESULTS_DIR / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.write_text(json.dumps(report, indent=2, default=_json_default))
+    print(f"\nresults: {out.relative_to(PROJECT_ROOT)}")
+    return 0
+
+
+def _json_default(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
