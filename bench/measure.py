@@ -29,8 +29,11 @@ class PeakRSS:
     """Samples every `interval` s; `tree=True` adds every descendant process (refreshed each
     second, so that short-lived Python workers are seen)."""
 
-    def __init__(self, pid: int | None = None, tree: bool = False, interval: float = 0.05):
+    def __init__(self, pid: int | None = None, tree: bool = False, interval: float = 0.05,
+                 track_cpu: bool = False):
         self.proc = psutil.Process(pid or os.getpid())
+        self.track_cpu = track_cpu
+        self.cpu_by_pid: dict[int, float] = {}  # last seen CPU seconds of each process of the tree
         self.tree = tree
         self.interval = interval
         self.start_rss = 0
@@ -47,6 +50,13 @@ class PeakRSS:
             return []
 
     def sample(self, children) -> int:
+        if self.track_cpu:
+            for p in [self.proc, *(children or [])]:
+                try:
+                    t = p.cpu_times()
+                    self.cpu_by_pid[p.pid] = t.user + t.system
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    pass
         rss = tree_rss(self.proc, children)
         self.peak_rss = max(self.peak_rss, rss)
         return rss
@@ -54,7 +64,7 @@ class PeakRSS:
     def _run(self) -> None:
         children, refreshed = self._children(), time.monotonic()
         while not self._stop.wait(self.interval):
-            if self.tree and time.monotonic() - refreshed > 1.0:
+            if self.tree and time.monotonic() - refreshed > (0.25 if self.track_cpu else 1.0):
                 children, refreshed = self._children(), time.monotonic()
             self.sample(children)
 
@@ -79,19 +89,83 @@ class PeakRSS:
         return self.peak_rss / MIB
 
 
+def _tree(proc: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _cpu_seconds(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+def _busy_seconds() -> float:
+    t = psutil.cpu_times()
+    return t.user + t.nice + t.system + getattr(t, "irq", 0) + getattr(t, "softirq", 0) + getattr(t, "steal", 0)
+
+
+class OtherLoad:
+    """CPU the rest of the machine used while a stage ran, in cores (approximate: CPU of our
+    processes that exited during the stage counts as other load). The machine may be shared:
+    a figure measured while other work ran is flagged in the report."""
+
+    def __init__(self, pid: int | None = None):
+        self.proc = psutil.Process(pid or os.getpid())
+
+    def __enter__(self) -> "OtherLoad":
+        self.t0 = time.monotonic()
+        self.busy0 = _busy_seconds()
+        self.ours0 = {p.pid: _cpu_seconds([p]) for p in _tree(self.proc)}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        wall = max(time.monotonic() - self.t0, 1e-6)
+        ours = sum(_cpu_seconds([p]) - self.ours0.get(p.pid, 0.0) for p in _tree(self.proc))
+        self.cores = max(0.0, (_busy_seconds() - self.busy0) - ours) / wall
+
+
+def wait_idle(max_other_cores: float = 0.3, timeout_s: float = 900.0, log=None) -> float:
+    """Wait until the rest of the machine uses less than `max_other_cores` for 3 checks of
+    2 s in a row (or the timeout passes). Returns the seconds waited."""
+    start = time.monotonic()
+    quiet = 0
+    warned = False
+    while time.monotonic() - start < timeout_s:
+        with OtherLoad() as load:
+            time.sleep(2.0)
+        quiet = quiet + 1 if load.cores < max_other_cores else 0
+        if quiet >= 3:
+            break
+        if not warned and log and quiet == 0:
+            log(f"  machine busy ({load.cores:.1f} cores used by other processes): waiting up to {timeout_s:.0f} s")
+            warned = True
+    return time.monotonic() - start
+
+
 @dataclass
 class Measurement:
     walls: list[float] = field(default_factory=list)
     peak_delta_mib: list[float] = field(default_factory=list)
     peak_abs_mib: list[float] = field(default_factory=list)
+    other_load_cores: list[float] = field(default_factory=list)
     extra: list[dict] = field(default_factory=list)
 
     @property
     def wall(self) -> float:
         return statistics.median(self.walls)
 
-    def add(self, wall: float, mem: PeakRSS, extra: dict | None = None) -> None:
+    def add(self, wall: float, mem: PeakRSS, extra: dict | None = None, other_load: float | None = None) -> None:
         self.walls.append(wall)
+        if other_load is not None:
+            self.other_load_cores.append(other_load)
         self.peak_delta_mib.append(mem.delta_mib)
         self.peak_abs_mib.append(mem.peak_mib)
         self.extra.append(extra or {})
@@ -107,15 +181,18 @@ class Measurement:
             "peak_delta_mib": round(max(self.peak_delta_mib), 1),
             "peak_abs_mib": round(max(self.peak_abs_mib), 1),
             "reps": len(self.walls),
+            "other_load_cores_max": round(max(self.other_load_cores), 2) if self.other_load_cores else None,
             "breakdown_s": {k: round(v, 3) for k, v in self.median_extra().items()},
         }
 
 
 def timed(fn, *, tree: bool = False):
-    """Run fn() once: (result, wall seconds, PeakRSS)."""
+    """Run fn() once: (result, wall seconds, PeakRSS); mem.other_load = cores used by the rest
+    of the machine meanwhile."""
     gc.collect()
-    with PeakRSS(tree=tree) as mem:
+    with OtherLoad() as load, PeakRSS(tree=tree) as mem:
         t0 = time.perf_counter()
         result = fn()
         wall = time.perf_counter() - t0
+    mem.other_load = load.cores
     return result, wall, mem

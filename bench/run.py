@@ -29,7 +29,7 @@ from pathlib import Path
 import psutil
 
 from bench import baseline_duckdb_igraph, baseline_pandas_networkx, workload
-from bench.measure import Measurement, PeakRSS, timed
+from bench.measure import Measurement, PeakRSS, _busy_seconds, timed, wait_idle
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
@@ -52,6 +52,15 @@ def log(msg: str) -> None:
     print(f"[bench {datetime.now().strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
+IDLE = {"timeout_s": 600.0, "waited_s": 0.0}
+
+
+def idle() -> None:
+    """Before each measurement: wait (bounded) until other processes leave the CPUs alone."""
+    if IDLE["timeout_s"] > 0:
+        IDLE["waited_s"] += wait_idle(timeout_s=IDLE["timeout_s"], log=log)
+
+
 # ------------------------------------------------------------------ baselines
 
 def run_baselines(paths: dict[str, str], reps: int) -> tuple[dict, dict]:
@@ -60,12 +69,15 @@ def run_baselines(paths: dict[str, str], reps: int) -> tuple[dict, dict]:
     for engine, module in BASELINES.items():
         for rep in range(reps):
             log(f"  {engine} rep {rep + 1}/{reps}")
+            idle()
             state, t_edges, m_edges = timed(lambda: module.events_to_edges(paths))
             out, t_metrics, m_metrics = timed(lambda: module.gold_metrics(state))
-            measurements.setdefault(("events->edges", engine), Measurement()).add(t_edges, m_edges)
-            measurements.setdefault(("edges->gold metrics", engine), Measurement()).add(t_metrics, m_metrics)
+            measurements.setdefault(("events->edges", engine), Measurement()).add(t_edges, m_edges, other_load=m_edges.other_load)
+            measurements.setdefault(("edges->gold metrics", engine), Measurement()).add(
+                t_metrics, m_metrics, other_load=m_metrics.other_load)
             total = measurements.setdefault(("events->gold", engine), Measurement())
             total.walls.append(t_edges + t_metrics)
+            total.other_load_cores.append(max(m_edges.other_load, m_metrics.other_load))
             # Peak over the two stages, relative to the start of the first one.
             total.peak_delta_mib.append(max(m_edges.delta_mib, (m_metrics.peak_rss - m_edges.start_rss) / 2**20))
             total.peak_abs_mib.append(max(m_edges.peak_mib, m_metrics.peak_mib))
@@ -105,8 +117,9 @@ def run_ours(spark, bronze_lake: Path, work: Path, reps: int, cold_reps: int, n_
 
     for rep in range(reps):
         log(f"  ours events->edges rep {rep + 1}/{reps}")
+        idle()
         _, wall, mem = timed(lambda: ours.events_to_edges(ctx, WEEKS), tree=True)
-        measurements.setdefault(("events->edges", OURS), Measurement()).add(wall, mem)
+        measurements.setdefault(("events->edges", OURS), Measurement()).add(wall, mem, other_load=mem.other_load)
 
     for rep in range(reps):
         log(f"  ours events->gold rep {rep + 1}/{reps}")
@@ -116,8 +129,9 @@ def run_ours(spark, bronze_lake: Path, work: Path, reps: int, cold_reps: int, n_
             holder["frames"] = ours.gold_in_memory(ctx, WEEKS)
             ours.force_gold(holder["frames"])
 
+        idle()
         _, wall, mem = timed(events_to_gold, tree=True)
-        measurements.setdefault(("events->gold", OURS), Measurement()).add(wall, mem)
+        measurements.setdefault(("events->gold", OURS), Measurement()).add(wall, mem, other_load=mem.other_load)
         checks = ours.gold_results(holder["frames"])
         ours.unpersist(holder["frames"])
 
@@ -125,10 +139,11 @@ def run_ours(spark, bronze_lake: Path, work: Path, reps: int, cold_reps: int, n_
         log(f"  ours full weekly run (in-process, instrumented) rep {rep + 1}/{reps}")
         lake_root = copy_bronze(bronze_lake, work / f"run-{rep}")
         run_ctx = ours.context(spark, lake_root)
+        idle()
         out, wall, mem = timed(lambda: ours.full_run(run_ctx, WEEKS, instrument=True), tree=True)
         split = {k: v for k, v in out.items() if isinstance(v, float)}
         m = measurements.setdefault(("full weekly run, warm", OURS), Measurement())
-        m.add(wall, mem, split)
+        m.add(wall, mem, split, other_load=mem.other_load)
         checks["full_run_outcome"] = out["outcome"]
         checks["silver_counts"] = out["silver_counts"]
         checks["published_rows"] = ours.gold_tables_exist(lake_root)
@@ -139,14 +154,17 @@ def run_ours(spark, bronze_lake: Path, work: Path, reps: int, cold_reps: int, n_
         lake_root = copy_bronze(bronze_lake, work / f"cold-{rep}")
         out_json = work / f"cold-{rep}.json"
         env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        idle()
+        busy0 = _busy_seconds()
         t0 = time.perf_counter()
         proc = subprocess.Popen(
             [sys.executable, "-m", "bench.cold", str(lake_root), "2026-W10", str(out_json)],
             cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
-        with PeakRSS(pid=proc.pid, tree=True) as mem:
+        with PeakRSS(pid=proc.pid, tree=True, track_cpu=True) as mem:
             _, err = proc.communicate()
         wall = time.perf_counter() - t0
+        other_load = max(0.0, _busy_seconds() - busy0 - sum(mem.cpu_by_pid.values())) / wall
         mem.start_rss = 0  # a fresh process: the peak is the whole footprint
         if proc.returncode != 0:
             log(f"  cold run FAILED (exit {proc.returncode}):\n{err[-3000:]}")
@@ -155,7 +173,7 @@ def run_ours(spark, bronze_lake: Path, work: Path, reps: int, cold_reps: int, n_
         split = json.loads(out_json.read_text())
         checks["cold_outcome"] = {k: split[k] for k in ("published", "failed")}
         m = measurements.setdefault(("full weekly run, cold process", OURS), Measurement())
-        m.add(wall, mem, {k: v for k, v in split.items() if isinstance(v, float)})
+        m.add(wall, mem, {k: v for k, v in split.items() if isinstance(v, float)}, other_load=other_load)
         shutil.rmtree(lake_root, ignore_errors=True)
     return measurements, checks
 
@@ -183,6 +201,7 @@ def rows_for(size: dict) -> list[dict]:
                 "peak_delta_mib": m["peak_delta_mib"], "peak_abs_mib": m["peak_abs_mib"],
                 "ratio_vs_ours": (m["wall_s"] / ours_wall) if ours_wall else None,
                 "breakdown_s": m["breakdown_s"],
+                "other_load_cores_max": m.get("other_load_cores_max"),
             })
     return out
 
@@ -194,7 +213,7 @@ def format_size(size: dict, cores: int) -> str:
         f"=== {size['people']:,} people, one week (2026-W10): {size['events']:,} events "
         f"(email {c['email']:,}, meetings {c['calendar']:,}, chat {c['chat']:,}); "
         f"{size['edges']:,} weighted edges; median of {size['reps']} rep(s), cold run x{size['cold_reps']} ===",
-        f"{'stage':<31}{'engine':<21}{'wall s':>9}{'events/s':>12}{'peak Δ MiB':>12}{'peak MiB':>10}{'engine/ours':>13}",
+        f"{'stage':<31}{'engine':<21}{'wall s':>9}{'events/s':>12}{'peak Δ MiB':>12}{'peak MiB':>10}{'engine/ours':>13}{'other load':>12}",
     ]
     last_stage = None
     for r in size["rows"]:
@@ -203,7 +222,7 @@ def format_size(size: dict, cores: int) -> str:
         ratio = f"{r['ratio_vs_ours']:.2f}x" if r["ratio_vs_ours"] else "-"
         lines.append(
             f"{stage:<31}{r['engine']:<21}{r['wall_s']:>9.2f}{r['events_per_s']:>12,.0f}"
-            f"{r['peak_delta_mib']:>12,.0f}{r['peak_abs_mib']:>10,.0f}{ratio:>13}"
+            f"{r['peak_delta_mib']:>12,.0f}{r['peak_abs_mib']:>10,.0f}{ratio:>13}{_load(r['other_load_cores_max']):>12}"
         )
         b = r["breakdown_s"]
         if r["stage"] == "full weekly run, warm" and b:
@@ -222,9 +241,17 @@ def format_size(size: dict, cores: int) -> str:
         lines.append(f"ours event->edge aggregation: {e2e['events_per_s'] / cores:,.0f} events/s/core ({cores} cores)")
     lines.append("peak Δ = peak RSS during the stage minus RSS at its start; ours = process tree (Python driver + JVM + "
                  "Python workers), baselines = this process; cold = whole child process tree.")
+    lines.append("other load = CPU used by other processes on the machine during the stage (max over reps; "
+                 "'!' = 0.5 core or more: that figure is disturbed).")
     lines.extend(format_targets(size))
     lines.extend(format_consistency(size))
     return "\n".join(lines)
+
+
+def _load(cores: float | None) -> str:
+    if cores is None:
+        return "-"
+    return f"{cores:.1f} cores" + ("!" if cores >= 0.5 else "")
 
 
 def _verdict(ok: bool | None) -> str:
@@ -403,12 +430,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold-reps", type=int, default=None, help="cold-process runs per size (default: as --reps)")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-process weekly run")
     parser.add_argument("--seed", type=int, default=workload.Spec.seed)
+    parser.add_argument("--wait-idle", type=float, default=600.0, metavar="SECONDS",
+                        help="before each measurement wait up to this long for other processes to leave the "
+                             "CPUs idle (the machine may be shared); 0 disables (default 600)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary lake and parquet files")
     parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                         help="experiment: set a Spark SQL conf on our sessions (warm and cold), e.g. "
                              "spark.databricks.delta.snapshotPartitions=2; default: the pipeline as is")
     args = parser.parse_args(argv)
 
+    IDLE["timeout_s"] = args.wait_idle
     if args.conf:
         os.environ["ONA_BENCH_SPARK_CONF"] = "\n".join(args.conf)  # read by bench.ours.apply_conf
     sizes = [300] if args.quick else [int(s.replace("_", "").replace("k", "000")) for s in args.people.split(",") if s]
@@ -436,6 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
     report["finished_at"] = datetime.now(timezone.utc).isoformat()
+    report["waited_for_idle_s"] = round(IDLE["waited_s"], 1)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
     out.write_text(json.dumps(report, indent=2, default=_json_default))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,7 +41,13 @@ def files_under(folder: Path, *suffixes: str) -> list[Path]:
     if not folder.is_dir():
         return []
     wanted = tuple(s.lower() for s in suffixes)
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name.lower().endswith(wanted))
+    # Landing folders are often links to where exports were unpacked: follow them.
+    return sorted(
+        Path(dirpath) / name
+        for dirpath, _, names in os.walk(folder, followlinks=True)
+        for name in names
+        if name.lower().endswith(wanted) and (Path(dirpath) / name).is_file()
+    )
 
 
 def to_utc(moment: datetime) -> datetime:

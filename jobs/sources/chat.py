@@ -83,7 +83,7 @@ def _is_export(names: set[str]) -> bool:
 def _folder_exports(folder: Path) -> Iterator[_Export]:
     if not folder.is_dir():
         return
-    for dirpath, dirnames, filenames in os.walk(folder):
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
         dirnames.sort()
         if not _is_export(set(filenames)):
             continue

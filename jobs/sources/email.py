@@ -73,7 +73,7 @@ def _header_blocks(folder: Path) -> Iterator[tuple[str, int, bytes]]:
     """(relative path, position in that file, header bytes) of every message, in order."""
     if not folder.is_dir():
         return
-    for dirpath, dirnames, filenames in os.walk(folder):
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
         dirnames.sort()
         here = Path(dirpath)
         if _is_maildir(here):
