@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.config import PrivacyRules
@@ -36,14 +36,13 @@ def edges_weekly(interactions_df: DataFrame) -> DataFrame:
         count_source("chat").alias("n_chat"),
         F.sum("meeting_minutes").alias("meeting_minutes"),
     )
-    reverse_df = edges_df.select(
-        "week_start", F.col("dst").alias("src"), F.col("src").alias("dst"),
-        F.lit(True).alias("is_reciprocal"),
-    )
-    return edges_df.join(reverse_df, on=["week_start", "src", "dst"], how="left").select(
+    # A tie is reciprocal when its unordered pair has both directions. A window over the pair
+    # finds it without joining the edges with themselves (which recomputed the aggregation).
+    pair = Window.partitionBy("week_start", F.least("src", "dst"), F.greatest("src", "dst"))
+    return edges_df.select(
         "week_start", "src", "dst", "weight", "email_weight", "meeting_weight", "chat_weight",
         "n_email", "n_meeting", "n_chat", "meeting_minutes",
-        F.coalesce(F.col("is_reciprocal"), F.lit(False)).alias("is_reciprocal"),
+        (F.count("*").over(pair) == 2).alias("is_reciprocal"),
     )
 
 
