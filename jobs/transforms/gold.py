@@ -46,6 +46,15 @@ def edges_weekly(interactions_df: DataFrame) -> DataFrame:
     )
 
 
+def _from_both_ends(edges_df: DataFrame, src_side: dict[str, str], dst_side: dict[str, str]) -> DataFrame:
+    """One row per edge end: the edge seen from its source and from its destination, with the
+    columns renamed as given (alias -> column), keyed by week."""
+    def side(columns: dict[str, str]) -> DataFrame:
+        return edges_df.select("week_start", *[F.col(c).alias(a) for a, c in columns.items()])
+
+    return side(src_side).unionByName(side(dst_side))
+
+
 def degrees(edges_df: DataFrame) -> DataFrame:
     """In/out degree and strength, and the undirected degree (distinct neighbours)."""
     out_df = edges_df.groupBy("week_start", F.col("src").alias("person")).agg(
@@ -55,8 +64,7 @@ def degrees(edges_df: DataFrame) -> DataFrame:
         F.count("*").alias("in_degree"), F.sum("weight").alias("in_strength")
     )
     neighbours_df = (
-        edges_df.select("week_start", F.col("src").alias("person"), F.col("dst").alias("other"))
-        .unionByName(edges_df.select("week_start", F.col("dst").alias("person"), F.col("src").alias("other")))
+        _from_both_ends(edges_df, {"person": "src", "other": "dst"}, {"person": "dst", "other": "src"})
         .distinct()
         .groupBy("week_start", "person")
         .agg(F.count("*").alias("degree"))
@@ -171,8 +179,7 @@ def group_metrics_weekly(edges_df: DataFrame, people_df: DataFrame, privacy: Pri
         lambda df: with_group(df, "dst", "group_b")
     )
     active_df = (
-        grouped_df.select("week_start", F.col("src").alias("person"), F.col("group_a").alias("group"))
-        .unionByName(grouped_df.select("week_start", F.col("dst").alias("person"), F.col("group_b").alias("group")))
+        _from_both_ends(grouped_df, {"person": "src", "group": "group_a"}, {"person": "dst", "group": "group_b"})
         .distinct()
         .groupBy("week_start", "group")
         .agg(F.count("*").alias("n_active"))
