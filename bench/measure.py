@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 import statistics
@@ -186,10 +187,27 @@ class Measurement:
         }
 
 
+def release_memory() -> None:
+    """Give freed memory back to the OS before a stage, so that its RSS delta is its own (glibc
+    and Arrow's pool otherwise keep what an earlier engine freed resident, and the next engine
+    reuses it without growing RSS)."""
+    gc.collect()
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def timed(fn, *, tree: bool = False):
     """Run fn() once: (result, wall seconds, PeakRSS); mem.other_load = cores used by the rest
     of the machine meanwhile."""
-    gc.collect()
+    release_memory()
     with OtherLoad() as load, PeakRSS(tree=tree) as mem:
         t0 = time.perf_counter()
         result = fn()
