@@ -80,12 +80,7 @@ def replace_weeks(
 
 def overwrite(spark: SparkSession, lake: Path | str, table: Table, df: DataFrame) -> None:
     """Replace a snapshot table (silver/people) whole."""
-    conform(df, table).write.format("delta").mode("overwrite").option(
-        "overwriteSchema", "false"
-    ).partitionBy(*table.partition_by).save(table_path(lake, table))
-
-
-def append(spark: SparkSession, lake: Path | str, table: Table, df: DataFrame) -> None:
-    conform(df, table).write.format("delta").mode("append").partitionBy(*table.partition_by).save(
+    conform(df, table).write.format("delta").mode("overwrite").partitionBy(*table.partition_by).save(
         table_path(lake, table)
     )
+

@@ -19,11 +19,10 @@ from jobs import lake
 from jobs.config import Settings
 from jobs.graph.local_engine import weekly_node_metrics
 from jobs.privacy.pseudonym import Pseudonymiser, load_key
-from jobs.quality.gates import GateResult, run_gate
-from jobs.quality.suites import SuiteInputs
+from jobs.quality.gates import GateResult, SuiteInputs, run_gate
 from jobs.sources.base import ParseOutcome
 from jobs.transforms import gold, silver
-from jobs.weeks import label, week_start
+from jobs.weeks import label, parse_week, week_start
 from schemas.bronze import BRONZE, QUARANTINE_TABLES, SOURCES
 from schemas.gold import (
     EDGES_WEEKLY,
@@ -338,8 +337,6 @@ class RunSummary:
 
 
 def weeks_in(summaries: list[SourceSummary]) -> list[date]:
-    from jobs.weeks import parse_week
-
     return sorted({parse_week(w) for s in summaries for w in s.weeks})
 
 

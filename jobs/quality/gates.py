@@ -13,8 +13,20 @@ from functools import lru_cache
 
 from pyspark.sql import DataFrame
 
-from jobs.quality.suites import SUITES, SuiteInputs
 from schemas import Table
+
+# GX sends usage statistics by default, read when it is imported: not from a job.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+@dataclass(frozen=True)
+class SuiteInputs:
+    """What the checks compare against: the roster and the table's recent history."""
+
+    roster: frozenset[str]
+    trailing_row_counts: tuple[int, ...]  # published row counts of the previous weeks
+    min_group_size: int
+    has_ties: bool = True  # a week without a single tie has no PageRank to sum
 
 
 @dataclass(frozen=True)
@@ -49,11 +61,10 @@ class GateResult:
 
 @lru_cache(maxsize=1)
 def _context():
-    # GX prints progress bars and sends usage statistics by default: neither belongs in a job.
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx  # 3-5 s to import: only when a gate runs
 
     context = gx.get_context(mode="ephemeral")
+    # Progress bars belong in notebooks, not in job logs.
     context.variables.progress_bars = {"globally": False, "metric_calculations": False}
     return context, context.data_sources.add_spark(name="lake")
 
@@ -85,6 +96,10 @@ def _observed(result: dict) -> str:
 
 def run_gate(table: Table, week: date, week_df: DataFrame, inputs: SuiteInputs) -> GateResult:
     import great_expectations as gx
+
+    # Imported here: the suites load great_expectations (2-3 s), which the CLI, the DAG files
+    # and ingest-only runs should not pay for.
+    from jobs.quality.suites import SUITES
 
     suite_name = f"{table.path.replace('/', '.')}.suite"
     suite = gx.ExpectationSuite(name=suite_name, expectations=SUITES[table.path](inputs))

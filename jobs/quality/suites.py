@@ -5,26 +5,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import great_expectations.expectations as gxe
 
-from jobs.privacy.pseudonym import PSEUDONYM_PATTERN
+from jobs.privacy.pseudonym import PERSON_PREFIX
+from jobs.quality.gates import SuiteInputs
 from schemas import Table
 from schemas.gold import EDGES_WEEKLY, GROUP_METRICS_WEEKLY, NETWORK_SUMMARY_WEEKLY, PERSON_METRICS_WEEKLY
 
-PERSON_PATTERN = r"^p_[0-9a-f]{16}$"
+PERSON_PATTERN = rf"^{PERSON_PREFIX}[0-9a-f]{{16}}$"
 ADDRESS_LIKE = r"[^\s@]+@[^\s@]+"
-
-
-@dataclass(frozen=True)
-class SuiteInputs:
-    """What the checks compare against: the roster and the table's recent history."""
-
-    roster: frozenset[str]
-    trailing_row_counts: tuple[int, ...]  # published row counts of the previous weeks
-    min_group_size: int
-    has_ties: bool = True  # a week without a single tie has no PageRank to sum
 
 
 def _severity(level: str) -> str:

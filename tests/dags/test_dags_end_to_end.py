@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -33,4 +31,3 @@ def test_ingest_dags_then_weekly_graph_dag_publish_the_week(spark, tmp_path, mon
                   "network_summary_weekly"):
         frame = DeltaTable(str(lake / "gold" / table)).to_pandas()
         assert set(frame["week_start"].astype(str)) == {"2026-03-02"}, table
-    assert os.environ["AIRFLOW__CORE__DAGS_FOLDER"].endswith("dags")
