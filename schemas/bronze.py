@@ -91,6 +91,9 @@ PEOPLE = StructType(
         StructField("location", StringType(), True),
         StructField("hire_date", DateType(), True),
         StructField("timezone", StringType(), True),
+        # Where the row comes from: "roster" (a landed CSV) or a directory API ("msgraph",
+        # "google"). silver/people lets the roster win for the fields it has.
+        StructField("origin", StringType(), True),
     ]
 )
 

@@ -208,20 +208,48 @@ def _row(occurrence, has_rules: bool, window, file_ref: str, pseudo: Pseudonymis
     starts_at = _instant(occurrence.start)
     if not window[0] <= starts_at < window[1]:
         return None
-    ends_at = _instant(occurrence.end)
     component = event.component
+    return meeting_row(
+        pseudo,
+        record_id=occurrence_record_id(pseudo, event.uid or event.event_ref, starts_at),
+        event_ref=event.event_ref,
+        starts_at=starts_at,
+        ends_at=_instant(occurrence.end),
+        organizer=_organizer(component, pseudo),
+        attendees=_attendees(component, pseudo),
+        status=_text(component.get("STATUS")),
+        is_recurring=has_rules or "RECURRENCE-ID" in component,
+        is_all_day=_is_date(occurrence.start),
+        file_ref=file_ref,
+    )
+
+
+def occurrence_record_id(pseudo: Pseudonymiser, uid: str, original_start: datetime) -> str:
+    """One meeting occurrence, wherever it was read: the series UID (iCalendar UID, Google
+    iCalUID, Graph uid) and the occurrence's original start in UTC. A moved or re-answered
+    occurrence keeps its id, so an API update replaces the row instead of adding one."""
+    return pseudo.ref("cal", uid, to_utc(original_start).isoformat())
+
+
+def meeting_row(pseudo: Pseudonymiser, *, record_id: str, event_ref: str, starts_at: datetime,
+                ends_at: datetime, organizer: str | None, attendees: list[dict], status: str | None,
+                is_recurring: bool, is_all_day: bool, file_ref: str | None = None) -> dict:
+    """The bronze/calendar row of one occurrence (files and calendar APIs alike). People are
+    pseudonyms already; ``attendees`` holds ``{"person", "partstat", "role"}`` with iCalendar
+    PARTSTAT / ROLE values."""
+    starts_at, ends_at = to_utc(starts_at), to_utc(ends_at)
     return {
-        "record_id": pseudo.ref("cal", event.uid or event.event_ref, starts_at.isoformat()),
+        "record_id": record_id,
         "file_ref": file_ref,
-        "event_ref": event.event_ref,
+        "event_ref": event_ref,
         "starts_at": starts_at,
         "ends_at": ends_at,
         "duration_minutes": (ends_at - starts_at).total_seconds() / 60.0,
-        "organizer": _organizer(component, pseudo),
-        "attendees": _attendees(component, pseudo),
-        "status": (_text(component.get("STATUS")) or "").upper() or None,
-        "is_recurring": has_rules or "RECURRENCE-ID" in component,
-        "is_all_day": _is_date(occurrence.start),
+        "organizer": organizer,
+        "attendees": attendees,
+        "status": (status or "").strip().upper() or None,
+        "is_recurring": is_recurring,
+        "is_all_day": is_all_day,
     }
 
 

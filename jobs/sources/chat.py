@@ -116,7 +116,7 @@ def _zip_exports(archive: zipfile.ZipFile, zip_rel: str) -> Iterator[_Export]:
 
 
 @dataclass
-class _Conversation:
+class Conversation:
     channel_id: str
     kind: str
     members: list[str] = field(default_factory=list)
@@ -133,9 +133,9 @@ def _parse_export(export: _Export, pseudo: Pseudonymiser) -> ParseOutcome:
     if error or not isinstance(users_doc, list):
         reject("users.json", "file", error or "invalid JSON: expected a list of users")
         return outcome
-    people = _people(users_doc, pseudo)
+    people = slack_people(users_doc, pseudo)
 
-    conversations: dict[str, _Conversation] = {}
+    conversations: dict[str, Conversation] = {}
     for list_name, kind in CONVERSATION_LISTS:
         if list_name not in export.names:
             continue
@@ -149,7 +149,7 @@ def _parse_export(export: _Export, pseudo: Pseudonymiser) -> ParseOutcome:
             members = []
             if kind in _KINDS_WITH_MEMBERS:
                 members = [p for p in (people.get(m) for m in entry.get("members") or []) if p]
-            conversation = _Conversation(str(entry["id"]), kind, members)
+            conversation = Conversation(str(entry["id"]), kind, members)
             for key in (entry.get("name"), entry.get("id")):
                 if key:
                     conversations.setdefault(str(key), conversation)
@@ -168,7 +168,7 @@ def _parse_export(export: _Export, pseudo: Pseudonymiser) -> ParseOutcome:
             continue
         file_ref = pseudo.ref("file", export.display(name))
         for index, message in enumerate(doc):
-            row = _row(message, conversation, people, file_ref, pseudo) if isinstance(message, dict) else None
+            row = message_row(message, conversation, people, file_ref, pseudo) if isinstance(message, dict) else None
             if isinstance(row, str) or row is None:
                 reject(name, index, row or "message is not a JSON object")
             else:
@@ -193,7 +193,8 @@ def _load_json(export: _Export, name: str):
         return None, "invalid JSON: RecursionError"
 
 
-def _people(users: list, pseudo: Pseudonymiser) -> dict[str, str | None]:
+def slack_people(users: list, pseudo: Pseudonymiser) -> dict[str, str | None]:
+    """Slack user id -> pseudonym of the profile e-mail (None when the profile has none)."""
     out: dict[str, str | None] = {}
     for user in users:
         if not isinstance(user, dict) or not user.get("id"):
@@ -204,8 +205,10 @@ def _people(users: list, pseudo: Pseudonymiser) -> dict[str, str | None]:
     return out
 
 
-def _row(message: dict, conversation: _Conversation, people: dict, file_ref: str, pseudo: Pseudonymiser) -> dict | str:
-    """The bronze row of one message, or the reason it is rejected."""
+def message_row(message: dict, conversation: Conversation, people: dict, file_ref: str | None,
+                pseudo: Pseudonymiser) -> dict | str:
+    """The bronze row of one message (an export's or the Web API's: same shape), or the reason
+    it is rejected."""
     parsed = _ts(message.get("ts"))
     if parsed is None:
         return "missing or unparseable ts"

@@ -190,15 +190,23 @@ def _header_part(lines: list[bytes]) -> bytes:
 def _parse_one(header_bytes: bytes, rel: str, index: int, pseudo: Pseudonymiser) -> ParseOutcome:
     file_ref = pseudo.ref("file", rel)
     record_ref = pseudo.ref("email-pos", rel, index)
-
-    def reject(reason: str) -> ParseOutcome:
-        return ParseOutcome(rejections=[Rejection(record_ref, reason, file_ref)])
-
     try:
         msg = _PARSER.parsebytes(header_bytes, headersonly=True)
         headers = _raw_headers(msg)
     except Exception as exc:  # noqa: BLE001 - any parser failure is one rejected record
-        return reject(f"unparseable message: {type(exc).__name__}")
+        return ParseOutcome(rejections=[Rejection(record_ref, f"unparseable message: {type(exc).__name__}", file_ref)])
+    return message_from_headers(headers, record_ref, pseudo, file_ref)
+
+
+def message_from_headers(headers: dict[str, list[str]], record_ref: str, pseudo: Pseudonymiser,
+                         file_ref: str | None = None, thread_key: str | None = None) -> ParseOutcome:
+    """The bronze row of one message from its header values (lower-case names -> values as
+    written), or its rejection. Files and APIs (Graph, Gmail) share this, so that one
+    Message-ID is one ``record_id`` wherever the message was read. ``thread_key`` is an API's
+    own thread id (Graph conversationId, Gmail threadId) when the headers give none."""
+
+    def reject(reason: str) -> ParseOutcome:
+        return ParseOutcome(rejections=[Rejection(record_ref, reason, file_ref)])
 
     sent_at = _sent_at(headers.get("date", []))
     if sent_at is None:
@@ -221,14 +229,13 @@ def _parse_one(header_bytes: bytes, rel: str, index: int, pseudo: Pseudonymiser)
         # No Message-ID: the same message copied into two mailboxes still has the same Date,
         # From, To and Cc, so this key lets ingest drop the second copy.
         record_id = pseudo.ref("email-nomid", *(_normalise(headers.get(h, [])) for h in ("date", "from", "to", "cc")))
-
     return ParseOutcome(
         rows=[
             {
                 "record_id": record_id,
                 "file_ref": file_ref,
                 "message_ref": message_ref,
-                "thread_ref": _thread_ref(headers, message_id, pseudo),
+                "thread_ref": _thread_ref(headers, message_id, pseudo, thread_key),
                 "sent_at": sent_at,
                 "sender": sender,
                 "to": recipients["to"],
@@ -326,8 +333,9 @@ def _first_id(values: list[str]) -> str | None:
     return None
 
 
-def _thread_ref(headers: dict[str, list[str]], message_id: str | None, pseudo: Pseudonymiser) -> str | None:
-    gm_thread = [v for v in headers.get("x-gm-thrid", []) if v]
+def _thread_ref(headers: dict[str, list[str]], message_id: str | None, pseudo: Pseudonymiser,
+                thread_key: str | None = None) -> str | None:
+    gm_thread = [v for v in headers.get("x-gm-thrid", []) if v] or ([thread_key] if thread_key else [])
     if gm_thread:
         return pseudo.ref("thread", gm_thread[0])
     root = _first_id(headers.get("references", [])) or _first_id(headers.get("in-reply-to", [])) or message_id

@@ -75,9 +75,34 @@ def parse_people(folder: Path, pseudo: Pseudonymiser) -> ParseOutcome:
                 "location": _cell(row["location"]),
                 "hire_date": hire_date,
                 "timezone": zone,
+                "origin": "roster",
             }
         )
     return outcome
+
+
+def directory_row(pseudo: Pseudonymiser, origin: str, address: str | None, *, department: str | None = None,
+                  team: str | None = None, manager_address: str | None = None, location: str | None = None,
+                  hire_date: date | None = None, timezone: str | None = None) -> dict | None:
+    """The bronze/people row of one directory user (Graph /users, Google Directory), or None
+    when the address is unusable or outside the internal domains (a directory entry for a
+    guest must not pin attributes on a whole outside domain)."""
+    person = pseudo.person(address)
+    if person is None or not person.startswith(PERSON_PREFIX):
+        return None
+    manager = pseudo.person(manager_address) if manager_address else None
+    return {
+        "record_id": pseudo.ref("directory", origin, person),
+        "file_ref": None,
+        "person": person,
+        "department": _cell(department),
+        "team": _cell(team),
+        "manager": manager if manager and manager.startswith(PERSON_PREFIX) else None,
+        "location": _cell(location),
+        "hire_date": hire_date,
+        "timezone": timezone if timezone and _is_zone(timezone) else None,
+        "origin": origin,
+    }
 
 
 def _rows(folder: Path, pseudo: Pseudonymiser | None = None) -> Iterator[tuple[str, str | None, int, dict]]:

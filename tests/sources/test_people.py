@@ -5,7 +5,7 @@ import pytest
 from jobs.privacy.pseudonym import Pseudonymiser
 from jobs.sources.people import parse_people, roster_domains
 
-ROW_KEYS = {"record_id", "file_ref", "person", "department", "team", "manager", "location", "hire_date", "timezone"}
+ROW_KEYS = {"record_id", "file_ref", "person", "department", "team", "manager", "location", "hire_date", "timezone", "origin"}
 
 ROSTER = (
     "\ufeffEmail , department,team,manager_email,location,hire_date,timezone,salary\n"
@@ -67,6 +67,7 @@ def test_row_values(folder, pseudo):
         "location": "Berlin",
         "hire_date": date(2019, 4, 1),
         "timezone": "Europe/Berlin",
+        "origin": "roster",
     }
     bob = rows[pseudo.person("bob@example.org")]
     assert bob["manager"] == pseudo.person("ann@example.org") and bob["hire_date"] is None

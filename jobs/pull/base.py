@@ -1,0 +1,73 @@
+"""What every API source module returns, so that pulled records load exactly like landed ones.
+
+A vendor module (``msgraph``, ``google``, ``slack``) pages through its API with an
+``ApiClient`` and turns each raw record into the same bronze row a file parser would produce
+(``jobs/sources/*``: the pseudonymising and default-deny code is shared, not copied). It keeps
+its cursors in ``PullContext.state``: a plain ``{name: value}`` dict that ``jobs.pull.run``
+loads from, and saves back to, the lake (``state/pull_state``) once bronze is written.
+
+State names never hold an address or a channel name: key them by directory id or by a keyed
+reference (``pseudo.ref``), e.g. ``mail:<directory id>:inbox`` or ``slack:<ref of channel>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from jobs.privacy.pseudonym import Pseudonymiser
+from jobs.pull.http import ApiClient
+from jobs.sources.base import ParseOutcome
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    """A mailbox / calendar to read. ``address`` is used in request URLs only, never stored."""
+
+    directory_id: str
+    address: str
+
+
+@dataclass
+class PullContext:
+    client: ApiClient
+    pseudo: Pseudonymiser
+    # This vendor+kind's saved state, mutated in place by the puller (cursors, item map).
+    state: dict[str, str] = field(default_factory=dict)
+    # [start, end) of what to fetch when a scope has no cursor yet (first pull, --weeks, or a
+    # full resync after an expired token). Aware UTC datetimes.
+    window: tuple[datetime, datetime] | None = None
+    # True when --weeks was given: windowed requests even where a cursor exists.
+    explicit_window: bool = False
+    # The directory's users (from the vendor's people pull): whose mail and calendars to read.
+    users: list[DirectoryUser] = field(default_factory=list)
+
+
+@dataclass
+class PullOutcome(ParseOutcome):
+    """Rows and rejections as for files, plus what an API can say that a file cannot."""
+
+    # bronze/calendar record_ids cancelled since the last pull (Graph @removed from the
+    # organizer's calendar, isCancelled, Google status=cancelled).
+    cancelled: list[str] = field(default_factory=list)
+    # (record_id, attendee pseudonym): an attendee removed the meeting from their calendar.
+    declined: list[tuple[str, str]] = field(default_factory=list)
+    # Scopes (mailboxes, calendars, channels) whose expired token forced a full resync.
+    resyncs: int = 0
+    # Records deliberately not loaded (e.g. Slack messages whose author has no e-mail), by reason.
+    unjoined: dict[str, int] = field(default_factory=dict)
+    # People pulls only: the directory users whose mail and calendars to read next.
+    users: list[DirectoryUser] = field(default_factory=list)
+    # People pulls only: the lower-cased domains of the directory's addresses.
+    domains: set[str] = field(default_factory=set)
+
+    def extend(self, other: "ParseOutcome") -> None:
+        super().extend(other)
+        if isinstance(other, PullOutcome):
+            self.cancelled.extend(other.cancelled)
+            self.declined.extend(other.declined)
+            self.resyncs += other.resyncs
+            for reason, n in other.unjoined.items():
+                self.unjoined[reason] = self.unjoined.get(reason, 0) + n
+            self.users.extend(other.users)
+            self.domains |= other.domains
