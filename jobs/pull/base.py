@@ -54,8 +54,6 @@ class PullOutcome(ParseOutcome):
     declined: list[tuple[str, str]] = field(default_factory=list)
     # Scopes (mailboxes, calendars, channels) whose expired token forced a full resync.
     resyncs: int = 0
-    # Records deliberately not loaded (e.g. Slack messages whose author has no e-mail), by reason.
-    unjoined: dict[str, int] = field(default_factory=dict)
     # People pulls only: the directory users whose mail and calendars to read next.
     users: list[DirectoryUser] = field(default_factory=list)
     # People pulls only: the lower-cased domains of the directory's addresses.
@@ -67,7 +65,5 @@ class PullOutcome(ParseOutcome):
             self.cancelled.extend(other.cancelled)
             self.declined.extend(other.declined)
             self.resyncs += other.resyncs
-            for reason, n in other.unjoined.items():
-                self.unjoined[reason] = self.unjoined.get(reason, 0) + n
             self.users.extend(other.users)
             self.domains |= other.domains

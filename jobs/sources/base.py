@@ -26,6 +26,9 @@ class ParseOutcome:
 
     rows: list[dict] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    # Records read but deliberately not joined to a person, by reason (e.g. Slack messages whose
+    # author has no e-mail): reported in the run summary, never dropped silently.
+    unjoined: dict[str, int] = field(default_factory=dict)
 
     @property
     def read(self) -> int:
@@ -34,6 +37,8 @@ class ParseOutcome:
     def extend(self, other: "ParseOutcome") -> None:
         self.rows.extend(other.rows)
         self.rejections.extend(other.rejections)
+        for reason, n in other.unjoined.items():
+            self.unjoined[reason] = self.unjoined.get(reason, 0) + n
 
 
 def files_under(folder: Path, *suffixes: str) -> list[Path]:
