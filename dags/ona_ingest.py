@@ -1,5 +1,10 @@
 """Ingest DAGs, one per source kind: landed exports -> bronze/<source>, updating its Asset.
 
+Event-driven: each DAG is scheduled on its landing folder's asset (`ona_landing_<source>`),
+which the triggerer updates when a writer drops `<landing>/<folder>/_READY` after a complete
+export (the watcher deletes the flag). Without ONA_LANDING at parse time there is no watcher
+and the DAG runs only when triggered by hand (conf: landing, lake).
+
 Thin on purpose: the work is jobs.pipeline.ingest, the same code as `ona run`. The asset event
 carries the run's counts and the ISO weeks it touched, so that the weekly graph DAG rebuilds
 exactly those weeks.
@@ -12,14 +17,14 @@ from datetime import datetime
 
 from airflow.sdk import dag, task
 
-from jobs.assets import BRONZE_ASSETS, path_params
+from jobs.assets import BRONZE_ASSETS, LANDING_ASSETS, path_params
 from schemas import SOURCES
 
 
 def make_ingest_dag(source: str):
     @dag(
         dag_id=f"ona_ingest_{source}",
-        schedule="@daily",
+        schedule=[LANDING_ASSETS[source]],
         start_date=datetime(2026, 1, 1),
         catchup=False,
         max_active_runs=1,

@@ -1,26 +1,31 @@
-"""Weekly graph DAG: silver -> gold for a week, quality gates, publish.
+"""Weekly graph DAG: silver -> gold for the weeks to build, quality gates, publish.
 
-Runs every Monday for the ISO week that just ended (the data interval, never now()), and
-whenever all bronze assets have been updated, for the weeks those updates touched. A `weeks`
-param (list of "2026-W10") overrides both, for backfills.
+Runs every Monday at 02:00 UTC for the ISO week that just ended (the data interval, never
+now()), and whenever ANY bronze asset is updated (an ingest or a pull): then it rebuilds
+exactly the weeks those updates touched (the `weeks` of the triggering asset events' extra;
+updates that touched no week, e.g. a roster, build nothing). Weeks after the current ISO week
+are never built (jobs.weeks.buildable_weeks). A `weeks` param (list of "2026-W10") overrides
+the rest, for backfills. See docs/orchestration.md.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import timedelta
 
-from airflow.sdk import AssetAll, AssetOrTimeSchedule, CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import AssetAny, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 
 from jobs.assets import BRONZE_ASSETS, path_params
 
 
 @dag(
     dag_id="ona_weekly_graph",
+    # No start_date on purpose: with one, unpausing the DAG would start a run at once for the
+    # last Monday (catchup off still runs the latest slot); without, the first timed run is the
+    # next Monday 02:00 (or last Monday's when unpaused within ~17 h of it).
     schedule=AssetOrTimeSchedule(
-        timetable=CronDataIntervalTimetable("0 2 * * 1", timezone="UTC"),
-        assets=AssetAll(*BRONZE_ASSETS.values()),
+        timetable=CronTriggerTimetable("0 2 * * 1", timezone="UTC", interval=timedelta(weeks=1)),
+        assets=AssetAny(*BRONZE_ASSETS.values()),
     ),
-    start_date=datetime(2026, 1, 5),
     catchup=False,
     max_active_runs=1,
     tags=["ona", "graph", "weekly"],
@@ -30,27 +35,40 @@ from jobs.assets import BRONZE_ASSETS, path_params
 )
 def ona_weekly_graph():
     @task
-    def weeks_to_build(params=None, data_interval_start=None, triggering_asset_events=None) -> list[str]:
-        from jobs.weeks import label, week_start
+    def weeks_to_build(params=None, dag_run=None, data_interval_start=None,
+                       triggering_asset_events=None) -> list[str]:
+        from datetime import datetime, timezone
 
-        if params.get("weeks"):
-            return sorted(params["weeks"])
-        touched = {
+        from jobs.weeks import weeks_for_run
+
+        touched = [
             week
             for events in (triggering_asset_events or {}).values()
             for event in events
             for week in (event.extra or {}).get("weeks", [])
-        }
-        return sorted(touched) or [label(week_start(data_interval_start))]
+        ]
+        return weeks_for_run(
+            requested=params.get("weeks") or [],
+            touched=touched,
+            asset_triggered=getattr(dag_run, "run_type", None) == "asset_triggered",  # a str enum
+            interval_start=data_interval_start,
+            now=datetime.now(timezone.utc),
+        )
 
     @task
     def build(weeks: list[str], params=None) -> dict:
         from pathlib import Path
 
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        if not weeks:
+            raise AirflowSkipException("no week to build (the updates touched no week up to the current one)")
+
         from jobs.pipeline import build as build_job
         from jobs.weeks import parse_week
 
-        summary = build_job(Path(params["landing"]), Path(params["lake"]), [parse_week(w) for w in weeks])
+        landing = Path(params["landing"]) if params.get("landing") else None
+        summary = build_job(landing, Path(params["lake"]), [parse_week(w) for w in weeks])
         failed = [g for g in summary.gates if not g["success"]]
         if failed:
             # The unpublished weeks keep their previous version; the run shows red.

@@ -45,22 +45,30 @@ def conform(df: DataFrame, table: Table) -> DataFrame:
     return df.select([column(f) for f in table.schema.fields])
 
 
-def merge_rows(spark: SparkSession, lake: Path | str, table: Table, df: DataFrame) -> None:
-    """Upsert on the table's keys: reloading the same records changes nothing."""
+def merge_rows(spark: SparkSession, lake: Path | str, table: Table, df: DataFrame,
+               replace_file_refs: set[str] | frozenset[str] = frozenset()) -> None:
+    """Upsert on the table's keys: reloading the same records changes nothing.
+
+    ``replace_file_refs`` re-ingests changed landing files: rows whose ``file_ref`` is one of
+    them and whose key is not in ``df`` are deleted in the same MERGE (one commit), so a file
+    whose content changed ends with exactly its new records, not its old ones plus the new.
+    Rows of files not named are never deleted."""
     df = conform(df, table)
     path = table_path(lake, table)
     if not exists(spark, lake, table):
         df.write.format("delta").partitionBy(*table.partition_by).save(path)
         return
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in table.keys)
-    (
+    merge = (
         DeltaTable.forPath(spark, path)
         .alias("t")
         .merge(df.alias("s"), condition)
         .whenMatchedUpdateAll()
         .whenNotMatchedInsertAll()
-        .execute()
     )
+    if replace_file_refs:
+        merge = merge.whenNotMatchedBySourceDelete(F.col("t.file_ref").isin(sorted(replace_file_refs)))
+    merge.execute()
 
 
 def replace_weeks(
@@ -83,4 +91,6 @@ def overwrite(spark: SparkSession, lake: Path | str, table: Table, df: DataFrame
     conform(df, table).write.format("delta").mode("overwrite").partitionBy(*table.partition_by).save(
         table_path(lake, table)
     )
+
+
 

@@ -21,6 +21,7 @@ from jobs.graph.local_engine import weekly_node_metrics
 from jobs.privacy.pseudonym import Pseudonymiser, load_key
 from jobs.quality.gates import GateResult, SuiteInputs, run_gate
 from jobs.sources.base import ParseOutcome
+from jobs.sources.registry import EVENT_TIME, KINDS, LANDING_FOLDERS
 from jobs.transforms import gold, silver
 from jobs.weeks import label, parse_week, week_start
 from schemas.bronze import BRONZE, QUARANTINE_TABLES, SOURCES
@@ -36,21 +37,26 @@ from schemas.silver import SILVER_EVENTS, SILVER_INTERACTIONS, SILVER_PEOPLE
 
 log = logging.getLogger("ona")
 
-# Landing sub-folder of each source (PRODUCT.md / README).
-LANDING_FOLDERS = {"email": "email", "calendar": "calendar", "chat": "chat/slack", "people": "people"}
-# The timestamp that places a bronze record in a week.
-EVENT_TIME = {"email": "sent_at", "calendar": "starts_at", "chat": "sent_at"}
-
 
 @dataclass
 class SourceSummary:
+    """One ingest of one source kind, from a landing folder ("files") or an API vendor."""
+
     source: str
+    origin: str = "files"
     read: int = 0
     accepted: int = 0
     quarantined: int = 0
     duplicates: int = 0
     weeks: list[str] = field(default_factory=list)
     reasons: dict[str, int] = field(default_factory=dict)
+    unjoined: dict[str, int] = field(default_factory=dict)
+    requests: int | None = None
+    resyncs: int | None = None
+    cancelled: int | None = None
+    files_ingested: int | None = None
+    files_skipped: int | None = None
+    files_unrecognised: int | None = None
 
 
 @dataclass
@@ -67,47 +73,70 @@ class RunContext:
         return self.lake / "reports" / self.run_id
 
 
-def internal_domains(landing: Path) -> frozenset[str]:
-    """The organisation's mail domains: ONA_INTERNAL_DOMAINS, else those of the roster."""
+class NoInternalDomainsError(RuntimeError):
+    """Fail closed: without known internal domains every address would count as internal."""
+
+
+def internal_domains(landing: Path | None, spark: SparkSession | None = None,
+                     lake_root: Path | None = None) -> frozenset[str]:
+    """The organisation's mail domains: ONA_INTERNAL_DOMAINS, else those of the roster and of
+    the directories pulled into the lake (docs/privacy.md)."""
     from jobs.sources.people import roster_domains
 
     configured = os.environ.get("ONA_INTERNAL_DOMAINS", "")
     if configured.strip():
         return frozenset(d.strip().lower() for d in configured.split(",") if d.strip())
-    return roster_domains(landing / LANDING_FOLDERS["people"])
+    domains = set(roster_domains(landing / LANDING_FOLDERS["people"])) if landing else set()
+    if spark is not None and lake_root is not None:
+        from jobs.pull.state import directory_domains
+
+        domains |= directory_domains(spark, lake_root)
+    return frozenset(domains)
 
 
-def make_pseudonymiser(landing: Path, key_file: str | None = None) -> Pseudonymiser:
-    domains = internal_domains(landing)
+def make_pseudonymiser(landing: Path | None, key_file: str | None = None, spark: SparkSession | None = None,
+                       lake_root: Path | None = None) -> Pseudonymiser:
+    domains = internal_domains(landing, spark, lake_root)
     if not domains:
-        log.warning("No roster and no ONA_INTERNAL_DOMAINS: every address counts as internal.")
+        log.warning("No roster, directory or ONA_INTERNAL_DOMAINS: every address counts as internal.")
     return Pseudonymiser(key=load_key(key_file), internal_domains=domains)
 
 
 # ---------------------------------------------------------------- ingest (extract + load)
 
-def parse_source(source: str, folder: Path, pseudo: Pseudonymiser, window=None) -> ParseOutcome:
-    from jobs.sources.calendar import parse_calendar
-    from jobs.sources.chat import parse_slack
-    from jobs.sources.email import parse_email
-    from jobs.sources.people import parse_people
-
-    if source == "email":
-        return parse_email(folder, pseudo)
-    if source == "calendar":
-        return parse_calendar(folder, pseudo, window)
-    if source == "chat":
-        return parse_slack(folder, pseudo)
-    if source == "people":
-        return parse_people(folder, pseudo)
-    raise ValueError(f"unknown source {source!r}")
-
-
 def ingest_source(ctx: RunContext, landing: Path, source: str, window=None) -> SourceSummary:
-    """Parse one source's landed files and merge them into bronze; rejections to quarantine."""
-    outcome = parse_source(source, landing / LANDING_FOLDERS[source], ctx.pseudo, window)
-    summary = SourceSummary(source=source, read=outcome.read, quarantined=len(outcome.rejections))
+    """Parse one source's new and changed landed files (the manifest, jobs/landing.py) and
+    merge them into bronze, a changed file's rows replacing its old ones; rejections go to
+    quarantine. Calendar files are expanded for a window, so with explicit weeks every
+    calendar file is expanded again (its rows merge idempotently)."""
+    from jobs import landing as manifest
+
+    kind = KINDS[source]
+    folder = landing / kind.landing_folder
+    units, unrecognised = manifest.landing_units(source, folder, ctx.pseudo)
+    plan = manifest.plan(ctx.spark, ctx.lake, source, units)
+    only = {u.rel for u in units} if source == "calendar" and window is not None else plan.to_parse
+    if unrecognised:
+        log.warning("ingest %s: %d file(s) under %s/ that no parser reads were skipped", source, unrecognised,
+                    kind.landing_folder)
+    summary = SourceSummary(source=source, files_ingested=len(only), files_skipped=len(units) - len(only),
+                            files_unrecognised=unrecognised)
+    outcome = kind.parse(folder, ctx.pseudo, window=window, only=only) if only else ParseOutcome()
+    summary = load_outcome(ctx, source, outcome, summary, replace_file_refs=plan.replaced_file_refs)
+    manifest.record(ctx.spark, ctx.lake, source, units, ctx.run_id)
+    return summary
+
+
+def load_outcome(ctx: RunContext, source: str, outcome: ParseOutcome, summary: SourceSummary,
+                 replace_file_refs: frozenset[str] | set[str] = frozenset()) -> SourceSummary:
+    """Merge parsed or pulled rows into bronze/<source> (deduplicated on record_id), their
+    rejections into quarantine/<source>, apply an API's cancellations, and record the ingest
+    in quality/ingest_runs. Files and API pulls load through here alike."""
     table = BRONZE[source]
+    summary.read += outcome.read
+    summary.quarantined += len(outcome.rejections)
+    for reason, n in outcome.unjoined.items():
+        summary.unjoined[reason] = summary.unjoined.get(reason, 0) + n
     provenance = {
         "source": source, "pulled_at": ctx.started_at, "run_id": ctx.run_id,
         "key_version": ctx.pseudo.key_version,
@@ -118,56 +147,113 @@ def ingest_source(ctx: RunContext, landing: Path, source: str, window=None) -> S
             summary.duplicates += 1
         else:
             unique[row["record_id"]] = row
-    summary.accepted = len(unique)
+    summary.accepted += len(unique)
+    weeks = set(summary.weeks)
     if source in EVENT_TIME:
-        summary.weeks = sorted({label(week_start(r[EVENT_TIME[source]])) for r in unique.values()})
+        weeks |= {label(week_start(r[EVENT_TIME[source]])) for r in unique.values()}
     for rejection in outcome.rejections:
         summary.reasons[rejection.reason] = summary.reasons.get(rejection.reason, 0) + 1
 
     names = table.schema.fieldNames()
-    if unique:
+    if unique or replace_file_refs:
         rows = [tuple({**provenance, **row}.get(n) for n in names) for row in unique.values()]
-        lake.merge_rows(ctx.spark, ctx.lake, table, ctx.spark.createDataFrame(rows, table.schema))
-    if outcome.rejections:
+        lake.merge_rows(ctx.spark, ctx.lake, table, ctx.spark.createDataFrame(rows, table.schema),
+                        replace_file_refs=replace_file_refs)
+    if outcome.rejections or replace_file_refs:
         q_table = QUARANTINE_TABLES[source]
         q_rows = [
             (r.record_ref, source, r.reason, ctx.run_id, ctx.started_at, r.file_ref)
             for r in {(r.record_ref, r.reason): r for r in outcome.rejections}.values()
         ]
-        lake.merge_rows(ctx.spark, ctx.lake, q_table, ctx.spark.createDataFrame(q_rows, q_table.schema))
+        lake.merge_rows(ctx.spark, ctx.lake, q_table, ctx.spark.createDataFrame(q_rows, q_table.schema),
+                        replace_file_refs=replace_file_refs)
+    if source == "calendar" and (getattr(outcome, "cancelled", None) or getattr(outcome, "declined", None)):
+        changed = apply_meeting_changes(ctx, outcome.cancelled, outcome.declined)
+        summary.cancelled = (summary.cancelled or 0) + len(changed)
+        weeks |= {label(week_start(moment)) for moment in changed.values()}
+    summary.weeks = sorted(weeks)
     _record_ingest_run(ctx, summary)
-    log.info("ingest %s: read=%d accepted=%d quarantined=%d duplicates=%d", source,
+    log.info("ingest %s from %s: read=%d accepted=%d quarantined=%d duplicates=%d", source, summary.origin,
              summary.read, summary.accepted, summary.quarantined, summary.duplicates)
     return summary
 
 
+def apply_meeting_changes(ctx: RunContext, cancelled: list[str], declined: list[tuple[str, str]]) -> dict[str, datetime]:
+    """Mark bronze meetings cancelled, or one attendee as having declined (a meeting removed
+    from an attendee's calendar), and return {record_id: starts_at} of the rows changed, so
+    that their weeks are rebuilt. Only ids already in bronze can change."""
+    ids = set(cancelled) | {record_id for record_id, _ in declined}
+    table = BRONZE["calendar"]
+    if not ids or not lake.exists(ctx.spark, ctx.lake, table):
+        return {}
+    rows = [r.asDict(recursive=True) for r in
+            lake.read(ctx.spark, ctx.lake, table).where(F.col("record_id").isin(sorted(ids))).collect()]
+    by_id = {r["record_id"]: r for r in rows}
+    for record_id, person in declined:
+        row = by_id.get(record_id)
+        if row is not None:
+            row["attendees"] = [
+                {**a, "partstat": "DECLINED"} if a["person"] == person else a for a in row["attendees"]
+            ]
+    for record_id in cancelled:
+        if record_id in by_id:
+            by_id[record_id]["status"] = "CANCELLED"
+    if by_id:
+        for row in by_id.values():
+            row.update(pulled_at=ctx.started_at, run_id=ctx.run_id)
+        names = table.schema.fieldNames()
+        df = ctx.spark.createDataFrame([tuple(r[n] for n in names) for r in by_id.values()], table.schema)
+        lake.merge_rows(ctx.spark, ctx.lake, table, df)
+    return {record_id: row["starts_at"] for record_id, row in by_id.items()}
+
+
 def _record_ingest_run(ctx: RunContext, summary: SourceSummary) -> None:
-    row = (ctx.run_id, summary.source, summary.read, summary.accepted, summary.quarantined,
-           summary.duplicates, summary.reasons, summary.weeks, ctx.pseudo.key_version,
-           datetime.now(timezone.utc))
+    values = {**asdict(summary), "run_id": ctx.run_id, "key_version": ctx.pseudo.key_version,
+              "finished_at": datetime.now(timezone.utc)}
+    row = tuple(values.get(name) for name in INGEST_RUNS_TABLE.schema.fieldNames())
     lake.merge_rows(ctx.spark, ctx.lake, INGEST_RUNS_TABLE,
                     ctx.spark.createDataFrame([row], INGEST_RUNS_TABLE.schema))
 
 
 def latest_ingest_runs(spark: SparkSession, lake_root: Path) -> list[SourceSummary]:
-    """The most recent ingest of each source: what the weekly report shows as record counts."""
+    """The most recent ingest of each source and origin: the record counts the report shows."""
     from pyspark.sql import Window
 
     if not lake.exists(spark, lake_root, INGEST_RUNS_TABLE):
         return []
-    newest = Window.partitionBy("source").orderBy(F.col("finished_at").desc())
+    newest = Window.partitionBy("source", F.coalesce(F.col("origin"), F.lit("files"))).orderBy(F.col("finished_at").desc())
     rows = (
         lake.read(spark, lake_root, INGEST_RUNS_TABLE)
         .withColumn("rank", F.row_number().over(newest))
         .where(F.col("rank") == 1)
         .collect()
     )
-    return [
-        SourceSummary(source=r["source"], read=r["read"], accepted=r["accepted"],
-                      quarantined=r["quarantined"], duplicates=r["duplicates"],
-                      weeks=list(r["weeks"]), reasons=dict(r["reasons"]))
-        for r in sorted(rows, key=lambda r: SOURCES.index(r["source"]))
-    ]
+    fields = set(SourceSummary.__dataclass_fields__)
+    summaries = []
+    for r in sorted(rows, key=lambda r: (SOURCES.index(r["source"]), r["origin"] or "files")):
+        values = {k: v for k, v in r.asDict().items() if k in fields}
+        values["origin"] = values.get("origin") or "files"
+        values["weeks"] = list(values["weeks"])
+        values["reasons"] = dict(values["reasons"])
+        values["unjoined"] = dict(values.get("unjoined") or {})
+        summaries.append(SourceSummary(**values))
+    return summaries
+
+
+def pending_weeks(spark: SparkSession, lake_root: Path, today: date | None = None) -> list[date]:
+    """Weeks that ingests touched after the last build of the lake: what `ona run` without
+    --weeks builds (docs/pull.md, "Which weeks are rebuilt"). Weeks after the current one are
+    never built: their data is not complete yet."""
+    if not lake.exists(spark, lake_root, INGEST_RUNS_TABLE):
+        return []
+    ingests = lake.read(spark, lake_root, INGEST_RUNS_TABLE)
+    if lake.exists(spark, lake_root, VALIDATION_RUNS_TABLE):
+        last_build = lake.read(spark, lake_root, VALIDATION_RUNS_TABLE).agg(F.max("checked_at")).first()[0]
+        if last_build is not None:
+            ingests = ingests.where(F.col("finished_at") > F.lit(last_build))
+    weeks = {parse_week(w) for r in ingests.select(F.explode("weeks").alias("w")).distinct().collect() for w in [r["w"]]}
+    current = week_start(today or datetime.now(timezone.utc).date())
+    return sorted(w for w in weeks if w <= current)
 
 
 # ---------------------------------------------------------------- silver
@@ -188,13 +274,11 @@ def _bronze_weeks(ctx: RunContext, source: str, weeks: list[date]) -> DataFrame:
 
 
 def silver_events(ctx: RunContext, weeks: list[date]) -> DataFrame:
-    rules = ctx.settings.ties
-    return (
-        silver.email_events(_bronze_weeks(ctx, "email", weeks), rules)
-        .unionByName(silver.meeting_events(_bronze_weeks(ctx, "calendar", weeks), rules))
-        .unionByName(silver.chat_events(_bronze_weeks(ctx, "chat", weeks), rules))
-        .where(F.col("week_start").isin(weeks))
-    )
+    from functools import reduce
+
+    frames = [kind.events(_bronze_weeks(ctx, kind.name, weeks), ctx.settings.ties)
+              for kind in KINDS.values() if kind.events is not None]
+    return reduce(DataFrame.unionByName, frames).where(F.col("week_start").isin(weeks))
 
 
 def build_silver(ctx: RunContext, weeks: list[date]) -> dict:
@@ -336,10 +420,6 @@ class RunSummary:
         return json.dumps(asdict(self), indent=2, default=str)
 
 
-def weeks_in(summaries: list[SourceSummary]) -> list[date]:
-    return sorted({parse_week(w) for s in summaries for w in s.weeks})
-
-
 def build_weeks(ctx: RunContext, weeks: list[date], sources: list[SourceSummary]) -> RunSummary:
     from jobs.quality.report import write_report
 
@@ -351,7 +431,7 @@ def build_weeks(ctx: RunContext, weeks: list[date], sources: list[SourceSummary]
         run_id=ctx.run_id,
         key_version=ctx.pseudo.key_version,
         weeks=[label(w) for w in weeks],
-        sources={s.source: asdict(s) for s in sources},
+        sources={source_label(s): asdict(s) for s in sources},
         silver=silver_counts,
         gates=[
             {"table": r.table, "week": label(r.week_start), "success": r.success,
@@ -366,11 +446,19 @@ def build_weeks(ctx: RunContext, weeks: list[date], sources: list[SourceSummary]
     return summary
 
 
-def _context(landing: Path, lake_root: Path, settings: Settings | None, spark: SparkSession | None) -> RunContext:
+def source_label(summary: SourceSummary) -> str:
+    """How a source appears in run summaries: its kind, plus the API vendor when pulled."""
+    return summary.source if summary.origin == "files" else f"{summary.source} ({summary.origin})"
+
+
+def _context(landing: Path | None, lake_root: Path, settings: Settings | None, spark: SparkSession | None) -> RunContext:
     from jobs.spark import get_spark
 
-    return RunContext(spark=spark or get_spark(), lake=Path(lake_root),
-                      pseudo=make_pseudonymiser(Path(landing)), settings=settings or Settings())
+    spark = spark or get_spark()
+    landing = Path(landing) if landing else None
+    return RunContext(spark=spark, lake=Path(lake_root),
+                      pseudo=make_pseudonymiser(landing, spark=spark, lake_root=Path(lake_root)),
+                      settings=settings or Settings())
 
 
 def ingest(landing: Path, lake_root: Path, source: str, weeks: list[date] | None = None,
@@ -380,7 +468,7 @@ def ingest(landing: Path, lake_root: Path, source: str, weeks: list[date] | None
     return ingest_source(ctx, Path(landing), source, week_window(weeks) if weeks else None)
 
 
-def build(landing: Path, lake_root: Path, weeks: list[date],
+def build(landing: Path | None, lake_root: Path, weeks: list[date],
           settings: Settings | None = None, spark: SparkSession | None = None) -> RunSummary:
     """Silver, gold, gates and publish for the weeks (the weekly graph DAG's task); the report
     shows the latest ingest of each source."""
@@ -388,11 +476,15 @@ def build(landing: Path, lake_root: Path, weeks: list[date],
     return build_weeks(ctx, weeks, latest_ingest_runs(ctx.spark, ctx.lake))
 
 
-def run(landing: Path, lake_root: Path, weeks: list[date] | None = None,
-        settings: Settings | None = None, spark: SparkSession | None = None) -> RunSummary:
-    """`ona run`: ingest every source under the landing folder, then build, gate and publish
-    every week present (or only the given weeks)."""
+def run(landing: Path | None, lake_root: Path, weeks: list[date] | None = None,
+        settings: Settings | None = None, spark: SparkSession | None = None,
+        today: date | None = None) -> RunSummary:
+    """`ona run`: ingest the landing folder when given (new and changed files only), then
+    build, gate and publish the given weeks, or else every week that ingests (landed or
+    pulled) touched since the lake's last build (`pending_weeks`)."""
     ctx = _context(landing, lake_root, settings, spark)
     window = week_window(weeks) if weeks else None
-    summaries = [ingest_source(ctx, Path(landing), source, window) for source in SOURCES]
-    return build_weeks(ctx, weeks or weeks_in(summaries), summaries)
+    summaries = [ingest_source(ctx, Path(landing), source, window) for source in SOURCES] if landing else []
+    to_build = weeks or pending_weeks(ctx.spark, ctx.lake, today)
+    shown = summaries or latest_ingest_runs(ctx.spark, ctx.lake)
+    return build_weeks(ctx, to_build, shown)

@@ -60,6 +60,9 @@ def get_spark(app_name: str = "ona") -> SparkSession:
         .config("spark.ui.showConsoleProgress", "false")
         # Keep reader features delta-rs cannot read off (PRODUCT.md section 2).
         .config("spark.databricks.delta.properties.defaults.enableDeletionVectors", "false")
+        # New nullable contract columns reach existing tables on their next MERGE (docs/lake.md,
+        # "Migrations"); conform() keeps every write to the contract's columns.
+        .config("spark.databricks.delta.schema.autoMerge.enabled", "true")
         .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "ona-warehouse"))
     )
     # py4j logs every connection at INFO, which Airflow's root logger would print.

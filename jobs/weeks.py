@@ -1,9 +1,11 @@
-"""ISO weeks: parsing `2026-W10` and `2026-W10..2026-W12`, and week starts (Mondays)."""
+"""ISO weeks: parsing `2026-W10` and `2026-W10..2026-W12`, week starts (Mondays), and which
+weeks a weekly graph run builds (the late/future data rule, docs/orchestration.md)."""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta, timezone
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -33,3 +35,39 @@ def week_start(moment: datetime | date) -> date:
 def label(monday: date) -> str:
     year, week, _ = monday.isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def buildable_weeks(weeks: Iterable[str], now: datetime) -> list[str]:
+    """The late/future data rule: the weeks to build, sorted and unique, with every week after
+    the ISO week containing `now` (UTC) left out.
+
+    A future week (meetings already on calendars) is not built now: its records are in bronze,
+    and the weekly run after that week ends builds it. A late record's week is in the past, so
+    it is kept and rebuilt. The current week may be built (partially) and is rebuilt when it ends.
+    """
+    current = week_start(_utc(now))
+    return sorted({label(monday) for monday in map(parse_week, weeks) if monday <= current})
+
+
+def weeks_for_run(*, requested: Iterable[str], touched: Iterable[str], asset_triggered: bool,
+                  interval_start: datetime | None, now: datetime) -> list[str]:
+    """Which weeks a weekly graph run builds (before the future-week rule above is applied):
+
+    - the weeks asked for (the `weeks` param: backfills, `ona demo`), else
+    - for a run triggered by bronze updates: exactly the weeks those updates touched (from the
+      asset events' `weeks`; none -> nothing to build), else
+    - for a scheduled (or plain manual) run: the ISO week of the data interval start, i.e. the
+      week that just ended (the week before `now` when the run has no data interval).
+    """
+    requested = list(requested)
+    if requested:
+        candidates = requested
+    elif asset_triggered:
+        candidates = list(touched)
+    else:
+        candidates = [label(week_start(_utc(interval_start or now - timedelta(weeks=1))))]
+    return buildable_weeks(candidates, now)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc) if moment.tzinfo is not None else moment

@@ -50,7 +50,18 @@ INGEST_RUNS = StructType(
         StructField("weeks", ArrayType(StringType(), False), False),  # ISO weeks touched
         StructField("key_version", StringType(), False),
         StructField("finished_at", TimestampType(), False),
+        # Where the records came from: "files" (a landing folder) or an API vendor.
+        StructField("origin", StringType(), True),
+        # Read but not joined to a person (e.g. Slack users without e-mail), by reason.
+        StructField("unjoined", MapType(StringType(), LongType(), False), True),
+        StructField("requests", LongType(), True),  # API requests sent, retries included
+        StructField("resyncs", LongType(), True),  # scopes fully resynced (expired tokens)
+        StructField("cancelled", LongType(), True),  # meetings cancelled / declined by the pull
+        # Landing files: new or changed ones ingested, unchanged ones skipped, unrecognised ones.
+        StructField("files_ingested", LongType(), True),
+        StructField("files_skipped", LongType(), True),
+        StructField("files_unrecognised", LongType(), True),
     ]
 )
 
-INGEST_RUNS_TABLE = Table("quality/ingest_runs", INGEST_RUNS, ("run_id", "source"), ())
+INGEST_RUNS_TABLE = Table("quality/ingest_runs", INGEST_RUNS, ("run_id", "source", "origin"), ())

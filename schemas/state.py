@@ -5,7 +5,7 @@ Nothing here identifies a person: state is keyed by directory ids and keyed refe
 (``pseudo.ref``), never by an address or a channel name.
 """
 
-from pyspark.sql.types import StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from schemas import Table
 
@@ -25,4 +25,24 @@ PULL_STATE = Table(
     ),
     ("vendor", "kind", "name"),
     description="API cursors and item map of `ona pull` (docs/pull.md)",
+)
+
+# Landed files already ingested (jobs/landing.py): one row per landing unit (an mbox, an .eml,
+# one maildir message, an .ics, a roster CSV, a Slack export folder or zip). A unit whose size
+# and mtime are unchanged is skipped without being read; otherwise its content hash decides.
+LANDING_MANIFEST = Table(
+    "state/landing_manifest",
+    StructType(
+        [
+            StructField("source", StringType(), False),  # email, calendar, chat, people
+            StructField("unit_ref", StringType(), False),  # ref("file", <path below the source folder>)
+            StructField("size", LongType(), False),  # bytes (a folder export: all its files)
+            StructField("mtime", TimestampType(), False),  # UTC (a folder export: the newest)
+            StructField("content_hash", StringType(), False),  # ref("content", <sha256 hex>): keyed
+            StructField("run_id", StringType(), False),  # the run that ingested this content
+            StructField("ingested_at", TimestampType(), False),
+        ]
+    ),
+    ("source", "unit_ref"),
+    description="Landed files already ingested, so that a run parses only new or changed ones (docs/lake.md)",
 )

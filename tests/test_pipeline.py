@@ -40,6 +40,7 @@ def org(spark, tmp_path_factory):
 
     from jobs import pipeline
     from jobs.demo.synthetic import DemoSpec, write_landing
+    from jobs.weeks import parse_week
 
     os.environ["ONA_PSEUDONYM_KEY"] = KEY
     root = tmp_path_factory.mktemp("org")
@@ -47,9 +48,12 @@ def org(spark, tmp_path_factory):
     counts = write_landing(landing, DemoSpec(n_people=60, weeks=2))
     first = pipeline.run(landing, lake, spark=spark)
     snapshot = {t: delta_frame(lake, t) for t in GOLD}
+    # Nothing new landed: no file is parsed again and no week is rebuilt.
     second = pipeline.run(landing, lake, spark=spark)
+    # An explicit rebuild of the same weeks (every calendar file is expanded again for them).
+    third = pipeline.run(landing, lake, [parse_week(w) for w in first.weeks], spark=spark)
     return {"landing": landing, "lake": lake, "counts": counts, "first": first, "second": second,
-            "gold_after_first": snapshot}
+            "third": third, "gold_after_first": snapshot}
 
 
 def test_every_record_is_accounted_for(org):
@@ -107,6 +111,15 @@ def test_small_groups_are_suppressed(org):
     legal = groups[(groups["group_a"] == "Legal") | (groups["group_b"] == "Legal")]
     assert len(legal) > 0 and legal["is_suppressed"].all() and legal["weight"].isna().all()
     assert org["first"].groups_suppressed == int(groups["is_suppressed"].sum())
+
+
+def test_rerun_without_new_files_reads_and_builds_nothing(org):
+    second = org["second"]
+    assert second.weeks == [] and second.gates == []
+    for source, s in second.sources.items():
+        assert s["read"] == 0 and s["files_ingested"] == 0, source
+        assert s["files_skipped"] == org["first"].sources[source]["files_ingested"] > 0, source
+    assert org["third"].weeks == org["first"].weeks
 
 
 def test_rerun_is_idempotent(org):

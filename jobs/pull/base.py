@@ -13,7 +13,7 @@ reference (``pseudo.ref``), e.g. ``mail:<directory id>:inbox`` or ``slack:<ref o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 from jobs.privacy.pseudonym import Pseudonymiser
 from jobs.pull.http import ApiClient
@@ -41,6 +41,8 @@ class PullContext:
     explicit_window: bool = False
     # The directory's users (from the vendor's people pull): whose mail and calendars to read.
     users: list[DirectoryUser] = field(default_factory=list)
+    # The pull's "now" (injectable, so tests and the offline demo can live in a fixed week).
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
 @dataclass

@@ -21,12 +21,16 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import tenacity
 
 log = logging.getLogger("ona.pull")
+# httpx logs every full URL at INFO, query string included: that would put addresses (Gmail and
+# Calendar paths hold them) and channel ids in Airflow's task logs.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 MAX_RETRY_AFTER_S = 120.0  # a server asking for longer is treated as unreachable for this run
 
@@ -73,6 +77,7 @@ class ApiClient:
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
         self._http = httpx.Client(timeout=self.timeout_s, transport=self.transport, follow_redirects=False)
+        self._backoff = tenacity.wait_exponential_jitter(multiplier=self.backoff_s, max=30, jitter=self.backoff_s)
 
     def close(self) -> None:
         self._http.close()
@@ -102,13 +107,13 @@ class ApiClient:
     def request(self, method: str, path_or_url: str, params: dict[str, Any] | None = None,
                 allow: tuple[int, ...] = (), data: dict[str, Any] | None = None) -> tuple[int, Any]:
         url = self.url(path_or_url)
-        shown = urlsplit(url).path  # never the query string: it can hold addresses or tokens
+        shown = _shown(url)
 
         def wait(state: tenacity.RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, _Retryable) and exc.wait_s is not None:
                 return exc.wait_s
-            return tenacity.wait_exponential_jitter(initial=self.backoff_s, max=30)(state)
+            return self._backoff(state)
 
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(_Retryable),
@@ -150,6 +155,12 @@ class ApiClient:
         if status >= 400:
             raise ApiError(f"{self.name}: HTTP {status} on {method} {shown}")
         return status, _json(response)
+
+
+def _shown(url: str) -> str:
+    """A URL as logs and errors show it: its path only (a query string can hold addresses or
+    tokens), address segments masked (Google reads mailboxes and calendars by address)."""
+    return "/".join("{address}" if "@" in unquote(part) else part for part in urlsplit(url).path.split("/"))
 
 
 def _retry_after(value: str | None) -> float:

@@ -15,6 +15,11 @@ Time conventions (all output times are aware UTC):
   equal to the start (0 minutes) for a timed one (RFC 5545, 3.6.1).
 
 Only occurrences that start inside the window are returned (start inclusive, end exclusive).
+The window is the run's weeks (``--weeks``). Without one, each file gets a horizon: from the
+file's earliest DTSTART to the end (Monday 00:00 UTC after) of the ISO week that falls
+``HORIZON_WEEKS`` (4) weeks after the later of the file's latest DTSTART and now. So an
+open-ended series in an export made today yields its meetings up to four weeks ahead, however
+long ago the series began, and an old export still reaches four weeks past its last event.
 
 Rejected (with a short reason; parsing goes on with the next event or file): a file that
 cannot be parsed or holds no calendar, an event without DTSTART (or with two), a value that
@@ -41,7 +46,9 @@ import x_wr_timezone
 from jobs.privacy.pseudonym import Pseudonymiser
 from jobs.sources.base import ParseOutcome, Rejection, files_under, to_utc
 
-DEFAULT_TAIL = timedelta(days=7)
+# Without a window, series expand until the end of the ISO week HORIZON_WEEKS weeks after
+# max(latest DTSTART of the file, now) (module docstring).
+HORIZON_WEEKS = 4
 # A daily meeting over 130 years. Beyond that a series is a generator bug or an attack, and
 # expanding it would exhaust memory (dateutil builds the whole list of a span at once).
 MAX_OCCURRENCES = 50_000
@@ -56,24 +63,44 @@ def parse_calendar(
     folder: Path,
     pseudo: Pseudonymiser,
     window: tuple[datetime, datetime] | None = None,
+    only: set[str] | None = None,
+    now: datetime | None = None,
 ) -> ParseOutcome:
     """One row per VEVENT occurrence starting in ``window`` from every *.ics below ``folder``.
 
     ``window`` is ``(start, end)`` as aware datetimes, start inclusive and end exclusive.
-    When it is None, each file gets its own window: from the earliest DTSTART in that file to
-    the latest DTSTART in that file plus 7 days (so an open-ended RRULE yields occurrences up
-    to a week after the last event that the file itself mentions). See the module docstring
-    for how floating, all-day and zone-less times are placed.
+    When it is None, each file gets its own window (``horizon``): from the earliest DTSTART
+    in that file to the end of the ISO week ``HORIZON_WEEKS`` weeks after the later of the
+    file's latest DTSTART and ``now`` (the current time unless given). See the module
+    docstring for how floating, all-day and zone-less times are placed. ``only``: the relative
+    paths of the files to read (``landed_units``), None for all.
     """
     if window is not None:
         if any(w.tzinfo is None or w.utcoffset() is None for w in window):
             raise ValueError("window must be aware datetimes")
         window = (to_utc(window[0]), to_utc(window[1]))
+    now = to_utc(now) if now is not None else datetime.now(timezone.utc)
     folder = Path(folder)
     outcome = ParseOutcome()
     for path in files_under(folder, ".ics"):
-        outcome.extend(_parse_file(path, path.relative_to(folder).as_posix(), pseudo, window))
+        rel = path.relative_to(folder).as_posix()
+        if only is None or rel in only:
+            outcome.extend(_parse_file(path, rel, pseudo, window, now))
     return outcome
+
+
+def landed_units(folder: Path) -> list[tuple[str, list[Path]]]:
+    """(relative path, [file]) of every .ics file this parser reads below ``folder``."""
+    folder = Path(folder)
+    return [(path.relative_to(folder).as_posix(), [path]) for path in files_under(folder, ".ics")]
+
+
+def horizon(starts: list[datetime], now: datetime) -> tuple[datetime, datetime]:
+    """The window of a file read without one: [earliest start, Monday 00:00 UTC after the ISO
+    week that is ``HORIZON_WEEKS`` weeks after max(latest start, now))."""
+    last = max(max(starts), to_utc(now)) + timedelta(weeks=HORIZON_WEEKS)
+    monday = last.date() - timedelta(days=last.weekday())
+    return min(starts), datetime.combine(monday + timedelta(days=7), datetime.min.time(), tzinfo=timezone.utc)
 
 
 # ------------------------------------------------------------------------------ per file
@@ -109,7 +136,7 @@ class _Series(recurring_ical_events.Series):
 
 
 def _parse_file(
-    path: Path, rel: str, pseudo: Pseudonymiser, window: tuple[datetime, datetime] | None
+    path: Path, rel: str, pseudo: Pseudonymiser, window: tuple[datetime, datetime] | None, now: datetime
 ) -> ParseOutcome:
     outcome = ParseOutcome()
     file_ref = pseudo.ref("file", rel)
@@ -117,7 +144,11 @@ def _parse_file(
     def reject(position: object, reason: str) -> None:
         outcome.rejections.append(Rejection(pseudo.ref("cal-pos", rel, position), reason, file_ref))
 
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        reject("file", f"unreadable file: {type(exc).__name__}")
+        return outcome
     try:
         with warnings.catch_warnings():
             # Vendor-prefixed TZIDs are guessed with a warning: the guess is what we want.
@@ -163,7 +194,7 @@ def _parse_file(
         starts = [_instant(g.expanded["DTSTART"].dt) for group in groups for g in group]
         if not starts:
             return outcome
-        window = (min(starts), max(starts) + DEFAULT_TAIL)
+        window = horizon(starts, now)
 
     for group in groups:
         try:

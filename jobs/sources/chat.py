@@ -10,10 +10,17 @@ after its id: both are looked up.
 The message text is read only to find ``<@U…>`` mentions and is never stored. People leave as
 pseudonyms of the e-mail address in their ``users.json`` profile (no address: None).
 
-Rejected: a day file that is not valid JSON (one rejection for the file), a day file of a
-conversation that no list names, a message without a parseable ``ts``. When ``users.json``
-itself cannot be read, the export is rejected as a whole (one rejection) rather than loaded
-with every author unknown.
+Rejected: a day file that is not valid JSON (one rejection for the file), a zip member that
+cannot be read (bad CRC, corrupt compressed data, truncated, encrypted or compressed with an
+unsupported method: one rejection for that member, the rest of the export loads), a day file
+of a conversation that no list names, a message without a parseable ``ts``. When
+``users.json`` itself cannot be read, the export is rejected as a whole (one rejection)
+rather than loaded with every author unknown.
+
+Not joined (counted in ``ParseOutcome.unjoined``, the messages are still loaded, without a
+sender): users of ``users.json`` whose profile has no usable e-mail (bots and Slackbot are not
+people and are not counted) as ``"slack users without e-mail"``, and the messages they wrote
+as ``"messages by users without e-mail"``.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import json
 import os
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -43,14 +51,18 @@ _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def parse_slack(folder: Path, pseudo: Pseudonymiser) -> ParseOutcome:
-    """Every message of every Slack export (folder or .zip) below ``folder``."""
+def parse_slack(folder: Path, pseudo: Pseudonymiser, only: set[str] | None = None) -> ParseOutcome:
+    """Every message of every Slack export (folder or .zip) below ``folder``. ``only``: the
+    relative paths of the landing units to read (``landed_units``), None for all."""
     folder = Path(folder)
     outcome = ParseOutcome()
     for export in _folder_exports(folder):
-        outcome.extend(_parse_export(export, pseudo))
+        if only is None or export.unit in only:
+            outcome.extend(_parse_export(export, pseudo))
     for path in files_under(folder, ".zip"):
         rel = path.relative_to(folder).as_posix()
+        if only is not None and rel not in only:
+            continue
         try:
             archive = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as exc:
@@ -64,6 +76,29 @@ def parse_slack(folder: Path, pseudo: Pseudonymiser) -> ParseOutcome:
     return outcome
 
 
+def landed_units(folder: Path) -> list[tuple[str, list[Path], list[str]]]:
+    """(relative path, files, record file names) of every unit this parser reads below
+    ``folder``: a folder export (its path; its .json files, read together) or a .zip (the
+    file). The record file names are the relative paths the rows' and rejections'
+    ``file_ref`` are made of (``<export>/<conversation>/<day>.json``, ``<zip>/<member>``)."""
+    folder = Path(folder)
+    units: list[tuple[str, list[Path], list[str]]] = []
+    for export in _folder_exports(folder):
+        units.append((export.unit, [export.root / name for name in export.names],
+                      [export.display(name) for name in export.names]))
+    for path in files_under(folder, ".zip"):
+        rel = path.relative_to(folder).as_posix()
+        names = [rel]
+        try:
+            with zipfile.ZipFile(path) as archive:
+                for export in _zip_exports(archive, rel):
+                    names.extend(export.display(name) for name in export.names)
+        except (zipfile.BadZipFile, OSError):
+            pass  # rejected whole when parsed: its file_ref is the zip's
+        units.append((rel, [path], names))
+    return units
+
+
 # ---------------------------------------------------------------------------- discovery
 
 
@@ -74,6 +109,8 @@ class _Export:
     names: list[str]  # posix paths relative to the export root
     read: Callable[[str], bytes]
     display: Callable[[str], str]  # the path relative to the parsed folder, for file_ref
+    unit: str  # the landing unit: the export folder, or the zip, relative to the parsed folder
+    root: Path | None = None  # the export folder (None inside a zip)
 
 
 def _is_export(names: set[str]) -> bool:
@@ -93,6 +130,8 @@ def _folder_exports(folder: Path) -> Iterator[_Export]:
             names=names,
             read=lambda name, root=root: (root / name).read_bytes(),
             display=lambda name, root=root: (root / name).relative_to(folder).as_posix(),
+            unit=root.relative_to(folder).as_posix(),
+            root=root,
         )
         dirnames[:] = []  # the conversation folders below an export hold no other export
 
@@ -109,6 +148,7 @@ def _zip_exports(archive: zipfile.ZipFile, zip_rel: str) -> Iterator[_Export]:
             names=names,
             read=lambda name, prefix=prefix: archive.read(prefix + name),
             display=lambda name, prefix=prefix: f"{zip_rel}/{prefix}{name}",
+            unit=zip_rel,
         )
 
 
@@ -134,6 +174,9 @@ def _parse_export(export: _Export, pseudo: Pseudonymiser) -> ParseOutcome:
         reject("users.json", "file", error or "invalid JSON: expected a list of users")
         return outcome
     people = slack_people(users_doc, pseudo)
+    # People without an address: their messages load without a sender, and are counted.
+    unaddressed = {user_id for user_id, person in people.items() if person is None} - _bots(users_doc)
+    by_unaddressed = 0
 
     conversations: dict[str, Conversation] = {}
     for list_name, kind in CONVERSATION_LISTS:
@@ -173,7 +216,23 @@ def _parse_export(export: _Export, pseudo: Pseudonymiser) -> ParseOutcome:
                 reject(name, index, row or "message is not a JSON object")
             else:
                 outcome.rows.append(row)
+                author = _author(message)
+                if isinstance(author, str) and author in unaddressed:
+                    by_unaddressed += 1
+    if unaddressed:
+        outcome.unjoined["slack users without e-mail"] = len(unaddressed)
+    if by_unaddressed:
+        outcome.unjoined["messages by users without e-mail"] = by_unaddressed
     return outcome
+
+
+def _bots(users: list) -> set[str]:
+    """Ids of bots, apps and Slackbot: accounts that are not people."""
+    return {
+        str(user["id"]) for user in users
+        if isinstance(user, dict) and user.get("id")
+        and (user.get("is_bot") or user.get("is_app_user") or user.get("id") == "USLACKBOT")
+    }
 
 
 def _load_json(export: _Export, name: str):
@@ -181,8 +240,15 @@ def _load_json(export: _Export, name: str):
     never the content."""
     try:
         raw = export.read(name)
-    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+    except (OSError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+        # BadZipFile: bad CRC or a broken local header; EOFError: a member cut short.
         return None, f"unreadable file: {type(exc).__name__}"
+    except zlib.error:
+        return None, "unreadable file: corrupt compressed data"
+    except NotImplementedError:
+        return None, "unreadable file: unsupported compression"
+    except RuntimeError:
+        return None, "unreadable file: encrypted"  # zipfile: "File ... is encrypted, password required"
     try:
         return json.loads(raw.decode("utf-8-sig")), None
     except UnicodeDecodeError as exc:
@@ -215,11 +281,7 @@ def message_row(message: dict, conversation: Conversation, people: dict, file_re
     ts, sent_at = parsed
     channel_id = conversation.channel_id
 
-    author = message.get("user")
-    comment = message.get("comment")
-    if not author and message.get("subtype") == "file_comment" and isinstance(comment, dict):
-        # Old exports put the author of a file comment only inside "comment".
-        author = comment.get("user")
+    author = _author(message)
 
     thread_ref, is_reply, parent_author = None, False, None
     raw_thread = message.get("thread_ts")
@@ -247,6 +309,16 @@ def message_row(message: dict, conversation: Conversation, people: dict, file_re
         "parent_author": parent_author,
         "reactors": _reactors(message, people),
     }
+
+
+def _author(message: dict):
+    """The Slack user id of the message's author (None for bots and system messages)."""
+    author = message.get("user")
+    comment = message.get("comment")
+    if not author and message.get("subtype") == "file_comment" and isinstance(comment, dict):
+        # Old exports put the author of a file comment only inside "comment".
+        author = comment.get("user")
+    return author
 
 
 def _ts(raw) -> tuple[str, datetime] | None:

@@ -13,8 +13,9 @@ What is read below ``folder`` (recursively, in a stable order):
   first separator is read as one more message rather than dropped silently. The split is
   done here rather than by ``mailbox.mbox``, which opens the landed file read-write, loads
   whole bodies and loses the first message of a file that starts with a BOM.
-* maildir: a folder with ``cur``, ``new`` and ``tmp`` subfolders, read with ``mailbox.Maildir``
-  (Maildir++ subfolders such as ``.Sent`` are found by the recursive walk).
+* maildir: a folder with ``cur``, ``new`` and ``tmp`` subfolders; the messages of ``cur`` and
+  ``new`` are listed by key as ``mailbox.Maildir`` does (``tmp`` holds deliveries under way and is
+  not read; Maildir++ subfolders such as ``.Sent`` are found by the recursive walk).
 * ``*.eml``: one message per file.
 
 Dates: a Date without any zone is rejected (its instant is unknown), except ``-0000``, which
@@ -28,7 +29,6 @@ the message's own id is what makes a thread root and its replies share one ``thr
 
 from __future__ import annotations
 
-import mailbox
 import os
 import re
 from datetime import datetime, timezone
@@ -57,39 +57,65 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _PARSER = BytesParser(policy=default_policy)
 
 
-def parse_email(folder: Path, pseudo: Pseudonymiser) -> ParseOutcome:
-    """Parse every mbox, maildir and .eml below ``folder`` (see the module docstring)."""
+def parse_email(folder: Path, pseudo: Pseudonymiser, only: set[str] | None = None) -> ParseOutcome:
+    """Parse every mbox, maildir and .eml below ``folder`` (see the module docstring).
+
+    ``only``: the relative paths of the landing units to read (``landed_units``), None for all.
+    """
     folder = Path(folder)
     outcome = ParseOutcome()
-    for source_rel, index, header_bytes in _header_blocks(folder):
+    for source_rel, index, header_bytes in _header_blocks(folder, only):
         outcome.extend(_parse_one(header_bytes, source_rel, index, pseudo))
     return outcome
+
+
+def landed_units(folder: Path) -> list[tuple[str, list[Path]]]:
+    """(relative path, [file]) of every unit this parser reads below ``folder``, in parsing
+    order: an mbox file, an .eml file, one maildir message. The relative path is the one the
+    rows' ``file_ref`` is made of; a maildir message is named ``<maildir>/<key>`` (its key, the
+    file name before ``:2,flags``, survives the new/ -> cur/ move and flag changes)."""
+    return [(rel, [path]) for kind, rel, path in _discover(Path(folder)) if kind is not None]
 
 
 # ---------------------------------------------------------------------------- discovery
 
 
-def _header_blocks(folder: Path) -> Iterator[tuple[str, int, bytes]]:
+def _header_blocks(folder: Path, only: set[str] | None = None) -> Iterator[tuple[str, int, bytes]]:
     """(relative path, position in that file, header bytes) of every message, in order."""
+    for kind, rel, path in _discover(folder):
+        if kind is None or (only is not None and rel not in only):
+            continue
+        if kind == "mbox":
+            for index, block in enumerate(_mbox_blocks(path)):
+                yield rel, index, block
+            continue
+        try:
+            fh = path.open("rb")
+        except OSError:
+            continue  # a maildir message delivered or expunged while we were listing
+        with fh:
+            yield rel, 0, _read_header_block(fh)
+
+
+def _discover(folder: Path) -> Iterator[tuple[str | None, str, Path]]:
+    """(kind, relative path, file) of every message file below ``folder``: kind "mbox",
+    "eml" or "maildir" (one message), or None for a file that is none of these (it is
+    listed so that the landing manifest can count it; a maildir's tmp/ is not listed)."""
     if not folder.is_dir():
         return
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
         dirnames.sort()
         here = Path(dirpath)
         if _is_maildir(here):
-            yield from _maildir_blocks(folder, here)
+            base = here.relative_to(folder).as_posix()
+            for key, path in _maildir_messages(here):
+                yield "maildir", (key if base == "." else f"{base}/{key}"), path
             # cur/new/tmp hold the maildir's own messages: not separate .eml/mbox files.
             dirnames[:] = [d for d in dirnames if d not in _MAILDIR_PARTS]
         for name in sorted(filenames):
             path = here / name
-            rel = path.relative_to(folder).as_posix()
-            kind = _file_kind(path)
-            if kind == "mbox":
-                for index, block in enumerate(_mbox_blocks(path)):
-                    yield rel, index, block
-            elif kind == "eml":
-                with path.open("rb") as fh:
-                    yield rel, 0, _read_header_block(fh)
+            if path.is_file():
+                yield _file_kind(path), path.relative_to(folder).as_posix(), path
 
 
 def _is_maildir(path: Path) -> bool:
@@ -114,21 +140,20 @@ def _file_kind(path: Path) -> str | None:
     return None
 
 
-def _maildir_blocks(folder: Path, maildir_path: Path) -> Iterator[tuple[str, int, bytes]]:
-    box = mailbox.Maildir(maildir_path, factory=None, create=False)
-    base = maildir_path.relative_to(folder).as_posix()
-    # The key (file name without the ":2,flags" info) survives the new/ -> cur/ move and flag
-    # changes, so the file_ref of a message stays the same between runs.
-    for key in sorted(box.keys()):
-        rel = key if base == "." else f"{base}/{key}"
+def _maildir_messages(maildir_path: Path) -> list[tuple[str, Path]]:
+    """(key, file) of the messages of a maildir, sorted by key: the files of new/ and cur/,
+    keyed by their name before the ``:`` info, as ``mailbox.Maildir`` lists them."""
+    found: dict[str, Path] = {}
+    for part in ("cur", "new"):
         try:
-            fh = box.get_file(key)
-        except (KeyError, OSError):
-            continue  # delivered or expunged while we were listing: not there to read
-        try:
-            yield rel, 0, _read_header_block(fh)
-        finally:
-            fh.close()
+            entries = sorted(os.listdir(maildir_path / part))
+        except OSError:
+            continue
+        for entry in entries:
+            path = maildir_path / part / entry
+            if not path.is_dir():
+                found[entry.split(":")[0]] = path
+    return sorted(found.items())
 
 
 def _read_header_block(fh: IO[bytes]) -> bytes:

@@ -2,13 +2,16 @@
 hire_date,timezone``), read from every *.csv below a folder.
 
 Empty cells become None. Header names are matched without regard to case or surrounding
-spaces; extra columns are ignored (and never read into rows); a missing column is an error
-of the whole file (ValueError), because it means the export is not the one we expect.
+spaces; extra columns are ignored (and never read into rows). A file that is not a roster
+(a missing column: another CSV dropped in the folder, or the wrong export) or that is not
+UTF-8 is rejected as a whole, with one rejection naming the missing columns or the encoding;
+the other roster files still load.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import re
 import zoneinfo
 from datetime import date
@@ -23,62 +26,77 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def roster_domains(folder: Path) -> frozenset[str]:
-    """The lower-cased e-mail domains of the roster: the organisation's internal domains."""
+    """The lower-cased e-mail domains of the roster: the organisation's internal domains
+    (files that are not rosters are skipped)."""
     domains = set()
-    for _, _, _, row in _rows(Path(folder)):
-        address = canonical_address(row["email"])
-        if address:
-            domains.add(address.rsplit("@", 1)[1])
+    for _, rows in _roster_files(Path(folder)):
+        for _, row in rows if not isinstance(rows, str) else []:
+            address = canonical_address(row["email"])
+            if address:
+                domains.add(address.rsplit("@", 1)[1])
     return frozenset(domains)
 
 
-def parse_people(folder: Path, pseudo: Pseudonymiser) -> ParseOutcome:
-    """One row per roster line; lines that cannot be used are rejected with a reason."""
+def landed_units(folder: Path) -> list[tuple[str, list[Path]]]:
+    """(relative path, [file]) of every roster file this parser reads below ``folder``."""
+    folder = Path(folder)
+    return [(path.relative_to(folder).as_posix(), [path]) for path in files_under(folder, ".csv")]
+
+
+def parse_people(folder: Path, pseudo: Pseudonymiser, only: set[str] | None = None) -> ParseOutcome:
+    """One row per roster line; lines that cannot be used are rejected with a reason, and so
+    is a whole file that is not a roster. ``only``: the relative paths of the files to read
+    (``landed_units``), None for all."""
     outcome = ParseOutcome()
-    for rel, file_ref, index, row in _rows(Path(folder), pseudo):
-        record_ref = pseudo.ref("people-pos", rel, index)
-
-        def reject(reason: str) -> None:
-            outcome.rejections.append(Rejection(record_ref, reason, file_ref))
-
-        person = pseudo.person(row["email"])
-        if person is None:
-            reject("no usable email")
+    for rel, rows in _roster_files(Path(folder), only):
+        file_ref = pseudo.ref("file", rel)
+        if isinstance(rows, str):
+            outcome.rejections.append(Rejection(pseudo.ref("people-pos", rel, "file"), rows, file_ref))
             continue
-        if not person.startswith(PERSON_PREFIX):
-            # Outside the organisation's domains the pseudonym is the domain's: attributes
-            # of one person must not be pinned on everybody at that domain.
-            reject("email outside the internal domains")
-            continue
-        hire_date = _cell(row["hire_date"])
-        if hire_date is not None:
-            try:
-                if not _ISO_DATE.match(hire_date):
-                    raise ValueError
-                hire_date = date.fromisoformat(hire_date)
-            except ValueError:
-                reject("unparseable hire_date")
-                continue
-        zone = _cell(row["timezone"])
-        if zone is not None and not _is_zone(zone):
-            reject("unknown time zone")
-            continue
-        manager_email = _cell(row["manager_email"])
-        outcome.rows.append(
-            {
-                "record_id": person,
-                "file_ref": file_ref,
-                "person": person,
-                "department": _cell(row["department"]),
-                "team": _cell(row["team"]),
-                "manager": pseudo.person(manager_email) if manager_email else None,
-                "location": _cell(row["location"]),
-                "hire_date": hire_date,
-                "timezone": zone,
-                "origin": "roster",
-            }
-        )
+        for index, row in rows:
+            _parse_row(outcome, pseudo, rel, file_ref, index, row)
     return outcome
+
+
+def _parse_row(outcome: ParseOutcome, pseudo: Pseudonymiser, rel: str, file_ref: str, index: int, row: dict) -> None:
+    record_ref = pseudo.ref("people-pos", rel, index)
+
+    def reject(reason: str) -> None:
+        outcome.rejections.append(Rejection(record_ref, reason, file_ref))
+
+    person = pseudo.person(row["email"])
+    if person is None:
+        return reject("no usable email")
+    if not person.startswith(PERSON_PREFIX):
+        # Outside the organisation's domains the pseudonym is the domain's: attributes
+        # of one person must not be pinned on everybody at that domain.
+        return reject("email outside the internal domains")
+    hire_date = _cell(row["hire_date"])
+    if hire_date is not None:
+        try:
+            if not _ISO_DATE.match(hire_date):
+                raise ValueError
+            hire_date = date.fromisoformat(hire_date)
+        except ValueError:
+            return reject("unparseable hire_date")
+    zone = _cell(row["timezone"])
+    if zone is not None and not _is_zone(zone):
+        return reject("unknown time zone")
+    manager_email = _cell(row["manager_email"])
+    outcome.rows.append(
+        {
+            "record_id": person,
+            "file_ref": file_ref,
+            "person": person,
+            "department": _cell(row["department"]),
+            "team": _cell(row["team"]),
+            "manager": pseudo.person(manager_email) if manager_email else None,
+            "location": _cell(row["location"]),
+            "hire_date": hire_date,
+            "timezone": zone,
+            "origin": "roster",
+        }
+    )
 
 
 def directory_row(pseudo: Pseudonymiser, origin: str, address: str | None, *, department: str | None = None,
@@ -105,19 +123,35 @@ def directory_row(pseudo: Pseudonymiser, origin: str, address: str | None, *, de
     }
 
 
-def _rows(folder: Path, pseudo: Pseudonymiser | None = None) -> Iterator[tuple[str, str | None, int, dict]]:
-    """(relative path, file_ref, data-row index, {column: cell}) for every roster line."""
+def _roster_files(folder: Path, only: set[str] | None = None) -> Iterator[tuple[str, list[tuple[int, dict]] | str]]:
+    """(relative path, [(data-row index, {column: cell})]) of every roster file, or
+    (relative path, reason) for a file that cannot be read as a roster. A file is read
+    whole before any of its rows is used: rosters are small, and a file that turns out not
+    to be UTF-8 half-way through must not load half of its rows."""
     for path in files_under(folder, ".csv"):
         rel = path.relative_to(folder).as_posix()
-        file_ref = pseudo.ref("file", rel) if pseudo else None
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
+        if only is not None and rel not in only:
+            continue
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            yield rel, "roster is not UTF-8"
+            continue
+        except OSError as exc:
+            yield rel, f"unreadable file: {type(exc).__name__}"
+            continue
+        try:
+            reader = csv.DictReader(io.StringIO(text, newline=""))
             header = {(name or "").strip().lower(): name for name in reader.fieldnames or []}
             missing = [c for c in COLUMNS if c not in header]
             if missing:
-                raise ValueError(f"{rel}: roster is missing column(s): {', '.join(missing)}")
-            for index, raw in enumerate(reader):
-                yield rel, file_ref, index, {c: raw.get(header[c]) for c in COLUMNS}
+                yield rel, f"not a roster: missing column(s) {', '.join(missing)}"
+                continue
+            rows = [(index, {c: raw.get(header[c]) for c in COLUMNS}) for index, raw in enumerate(reader)]
+        except csv.Error:
+            yield rel, "unparseable CSV"
+            continue
+        yield rel, rows
 
 
 def _cell(value) -> str | None:

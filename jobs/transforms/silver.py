@@ -192,15 +192,26 @@ def interactions(events_df: DataFrame, rules: TieRules) -> DataFrame:
     )
 
 
+PERSON_ATTRIBUTES = ["department", "team", "manager", "location", "hire_date", "timezone"]
+
+
 def people(bronze_people_df: DataFrame) -> DataFrame:
-    """The latest roster row per person."""
+    """One row per person. Each origin's newest row stands for that origin (a field the roster
+    cleared stays cleared); then each attribute comes from the roster when the roster has it
+    (an HR export is the reference), else from the newest directory row (Graph, Google) that
+    has it. Rows without an origin predate directory pulls and are roster rows."""
+    origin = F.coalesce(F.col("origin"), F.lit("roster"))
+    newest_per_origin = Window.partitionBy("person", origin).orderBy(F.col("pulled_at").desc(), "record_id")
+    preference = Window.partitionBy("person").orderBy(
+        (origin == "roster").desc(), F.col("pulled_at").desc(), "record_id"
+    ).rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
     return (
-        bronze_people_df.withColumn(
-            "rank",
-            F.row_number().over(
-                Window.partitionBy("person").orderBy(F.col("pulled_at").desc(), "record_id")
-            ),
-        )
+        bronze_people_df.withColumn("rank", F.row_number().over(newest_per_origin))
         .where(F.col("rank") == 1)
-        .select("person", "department", "team", "manager", "location", "hire_date", "timezone")
+        .select(
+            "person",
+            *[F.first(c, ignorenulls=True).over(preference).alias(c) for c in PERSON_ATTRIBUTES],
+        )
+        .dropDuplicates(["person"])
+        .select("person", *PERSON_ATTRIBUTES)
     )

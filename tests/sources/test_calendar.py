@@ -176,13 +176,54 @@ def test_window_start_inclusive_end_exclusive(folder, pseudo):
     assert starts == [utc(2024, 3, 11, 9), utc(2024, 3, 25, 13), utc(2024, 4, 1, 8)]
 
 
-def test_default_window_is_first_to_last_dtstart_plus_a_week(folder, pseudo):
-    out = parse_calendar(folder, pseudo)
-    # Earliest DTSTART 2024-03-04 09:00Z, latest 2024-03-25 13:00Z (the override): the
-    # window ends 2024-04-01 13:00Z, so 1 April is in and 8 April is out.
+def test_default_window_reaches_four_weeks_past_the_latest_start(folder, pseudo):
+    # Earliest DTSTART 2024-03-04 09:00Z; latest 2024-03-25 13:00Z (the override), later than
+    # "now": the horizon ends after the ISO week of 2024-04-22, so the whole series is in.
+    out = parse_calendar(folder, pseudo, now=utc(2024, 3, 1))
     starts = [r["starts_at"] for r in _by_uid(out, pseudo, "weekly-1")]
-    assert starts[-1] == utc(2024, 4, 1, 8)
-    assert len(out.rows) == 8
+    assert starts[-1] == utc(2024, 4, 8, 8)
+    assert len(out.rows) == 9
+
+
+OPEN_ENDED = """\
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//open ended//EN
+BEGIN:VEVENT
+UID:forever-weekly
+DTSTART:20240304T090000Z
+DTEND:20240304T093000Z
+RRULE:FREQ=WEEKLY
+END:VEVENT
+BEGIN:VEVENT
+UID:one-off
+DTSTART:20240306T100000Z
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_open_ended_series_expand_to_four_weeks_after_now(tmp_path, pseudo):
+    (tmp_path / "cal.ics").write_text(OPEN_ENDED)
+    # now = Wednesday 2024-06-12. +4 weeks = Wednesday 2024-07-10, in the ISO week of Monday
+    # 2024-07-08: the horizon ends Monday 2024-07-15 00:00Z (exclusive).
+    out = parse_calendar(tmp_path, pseudo, now=utc(2024, 6, 12, 15))
+    weekly = [r["starts_at"] for r in _by_uid(out, pseudo, "forever-weekly")]
+    assert weekly[0] == utc(2024, 3, 4, 9) and weekly[-1] == utc(2024, 7, 8, 9)
+    assert len(weekly) == 19  # 4 March .. 8 July, every Monday
+    # A horizon ending on a Monday 00:00 leaves that Monday's meeting out.
+    out = parse_calendar(tmp_path, pseudo, now=utc(2024, 6, 9, 23))  # Sunday: week of 3 June
+    assert max(r["starts_at"] for r in _by_uid(out, pseudo, "forever-weekly")) == utc(2024, 7, 1, 9)
+    # With a window the horizon plays no part.
+    out = parse_calendar(tmp_path, pseudo, (utc(2024, 3, 1), utc(2024, 3, 18)), now=utc(2030, 1, 1))
+    assert [r["starts_at"] for r in _by_uid(out, pseudo, "forever-weekly")] == [utc(2024, 3, 4, 9), utc(2024, 3, 11, 9)]
+
+
+def test_only_reads_the_named_files(folder, pseudo, tmp_path):
+    (folder / "other.ics").write_text(OPEN_ENDED)
+    out = parse_calendar(folder, pseudo, WINDOW, only={"other.ics"})
+    assert {r["file_ref"] for r in out.rows} == {pseudo.ref("file", "other.ics")}
+    assert out.rejections == []
 
 
 def test_naive_window_is_refused(folder, pseudo):

@@ -221,3 +221,84 @@ def test_houstondatavis_zipped_and_truncated(tmp_path, pseudo):
     for row in out.rows:
         for value in row.values():
             assert "@" not in str(value)
+
+
+# --------------------------------------------------------------------------- robustness
+
+
+def _corrupt_member(archive_path: Path, member: str, how) -> None:
+    """Rewrite the stored bytes of one member in place (the zip's directory stays valid)."""
+    with zipfile.ZipFile(archive_path) as archive:
+        info = archive.getinfo(member)
+    data = bytearray(archive_path.read_bytes())
+    offset = info.header_offset
+    assert data[offset : offset + 4] == b"PK\x03\x04"
+    name_len = int.from_bytes(data[offset + 26 : offset + 28], "little")
+    extra_len = int.from_bytes(data[offset + 28 : offset + 30], "little")
+    start = offset + 30 + name_len + extra_len
+    how(data, start, info.compress_size)
+    archive_path.write_bytes(bytes(data))
+
+
+def test_corrupt_member_of_a_zip_is_rejected_and_the_rest_loads(tmp_path, pseudo):
+    export = _write_export(tmp_path / "export")
+    for name in ("d", "s"):
+        (tmp_path / name).mkdir()
+    # Deflated: flipping the first bytes of the compressed data gives an invalid deflate
+    # block (zlib.error). Stored: flipping one byte of the data breaks its CRC (BadZipFile).
+    deflated, stored = tmp_path / "d" / "deflated.zip", tmp_path / "s" / "stored.zip"
+    for target, compression in ((deflated, zipfile.ZIP_DEFLATED), (stored, zipfile.ZIP_STORED)):
+        with zipfile.ZipFile(target, "w", compression=compression) as archive:
+            for path in sorted(export.rglob("*")):
+                if path.is_file():
+                    archive.write(path, path.relative_to(export).as_posix())
+
+    def flip_head(data, start, size):
+        for i in range(start, start + 4):
+            data[i] ^= 0xFF
+
+    def flip_middle(data, start, size):
+        data[start + size // 2] ^= 0x01
+
+    victim = "general/2024-03-04.json"
+    _corrupt_member(deflated, victim, flip_head)
+    _corrupt_member(stored, victim, flip_middle)
+
+    for target, reason in ((deflated, "unreadable file: corrupt compressed data"), (stored, "unreadable file: BadZipFile")):
+        out = parse_slack(target.parent, pseudo)
+        reasons = {r.record_ref: r.reason for r in out.rejections}
+        shown = f"{target.name}/{victim}"
+        assert reasons[pseudo.ref("slack-pos", shown, "file")] == reason
+        # The DM and the group DM still load; the other rejection is the truncated day file.
+        assert len(out.rows) == 2 and len(out.rejections) == 2
+        assert {r["channel_kind"] for r in out.rows} == {"dm", "group_dm"}
+
+
+def test_users_without_email_are_counted_not_dropped(tmp_path, pseudo):
+    no_email = [{**u, "profile": {k: v for k, v in u["profile"].items() if k != "email"}} for u in USERS]
+    no_email.append({"id": "USLACKBOT", "name": "slackbot", "profile": {"real_name": "Slackbot"}})
+    root = _write_export(tmp_path / "export")
+    (root / "users.json").write_text(json.dumps(no_email))
+    out = parse_slack(root, pseudo)
+    # U1..U4 have no address (the bot and Slackbot are not people): 4 users. Their messages:
+    # general 0 (U1), 1 (U3), 4 (U4); the DM (U2); the group DM (U3). The bot's and the
+    # rejected one (bad ts) are not counted.
+    assert out.unjoined == {"slack users without e-mail": 4, "messages by users without e-mail": 5}
+    assert len(out.rows) == 6 and all(r["sender"] is None for r in out.rows)
+
+    with_email = parse_slack(_write_export(tmp_path / "export2"), pseudo)
+    # Only U4 ("ghost") hides its address; it wrote the join notice.
+    assert with_email.unjoined == {"slack users without e-mail": 1, "messages by users without e-mail": 1}
+
+
+def test_only_reads_the_named_exports(tmp_path, pseudo):
+    _write_export(tmp_path / "a")
+    _write_export(tmp_path / "b")
+    _zip_export(tmp_path / "a", tmp_path / "c.zip")
+    assert len(parse_slack(tmp_path, pseudo).rows) == 18
+    out = parse_slack(tmp_path, pseudo, only={"b"})
+    assert len(out.rows) == 6
+    assert {r["file_ref"] for r in out.rows} == {
+        pseudo.ref("file", n) for n in ("b/general/2024-03-04.json", "b/D1/2024-03-05.json", "b/mpdm-ann--bob--carol-1/2024-03-05.json")
+    }
+    assert len(parse_slack(tmp_path, pseudo, only={"c.zip"}).rows) == 6

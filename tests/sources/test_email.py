@@ -186,6 +186,25 @@ def test_maildir_gmail_thread_and_zone_less_date(tmp_path, pseudo):
     assert [r.reason for r in out.rejections if r.record_ref == no_zone] == ["missing or unparseable Date"]
 
 
+def test_only_reads_the_named_units(tmp_path, pseudo):
+    from jobs.sources.email import landed_units
+
+    folder = _mail_folder(tmp_path)
+    (folder / "Maildir" / "tmp" / "1709650000.M3P3.host").write_text(MAILDIR_GMAIL)  # being delivered
+    units = [rel for rel, _ in landed_units(folder)]
+    # The README is no unit; the maildir's tmp/ is not read; a maildir message is named by key.
+    assert sorted(units) == sorted([
+        "Maildir/1709640000.M1P1.host", "Maildir/1709643600.M2P2.host", "archive/old-mail",
+        "copies/note-copy.eml", "inbox.mbox", "note.eml",
+    ])
+    out = parse_email(folder, pseudo, only={"inbox.mbox", "Maildir/1709643600.M2P2.host"})
+    assert out.read == 3 + 1
+    assert {r.file_ref for r in out.rejections} | {r["file_ref"] for r in out.rows} == {
+        pseudo.ref("file", "inbox.mbox"), pseudo.ref("file", "Maildir/1709643600.M2P2.host")
+    }
+    assert parse_email(folder, pseudo, only=set()).read == 0
+
+
 def test_rejection_refs_point_at_file_and_position(tmp_path, pseudo):
     out = parse_email(_mail_folder(tmp_path), pseudo)
     refs = {r.record_ref: r for r in out.rejections}

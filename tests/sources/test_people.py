@@ -85,12 +85,45 @@ def test_external_email_is_not_a_person(folder):
     assert all(r["person"].startswith("p_") for r in out.rows)
 
 
-def test_missing_column_raises(tmp_path, pseudo):
-    (tmp_path / "bad.csv").write_text("email,department,team\nann@example.org,Eng,Platform\n")
-    with pytest.raises(ValueError, match="manager_email, location, hire_date, timezone"):
-        parse_people(tmp_path, pseudo)
-    with pytest.raises(ValueError):
-        roster_domains(tmp_path)
+def test_files_that_are_not_rosters_are_rejected_and_the_rest_loads(folder, pseudo):
+    # A roster export missing columns, a stray CSV that is no roster at all, a Latin-1 roster
+    # (the "é" is one byte 0xE9: not UTF-8), and an empty file, next to the good rosters.
+    (folder / "hr" / "old_export.csv").write_text("email,department,team\nann@example.org,Eng,Platform\n")
+    (folder / "hr" / "budget.csv").write_text("cost centre;amount\nCC-1;1000\n")
+    (folder / "hr" / "latin1.csv").write_bytes(
+        "email,department,team,manager_email,location,hire_date,timezone\n"
+        "zoe@example.org,Ventes,Régions,,Paris,,Europe/Paris\n".encode("latin-1")
+    )
+    (folder / "hr" / "empty.csv").write_text("")
+    out = parse_people(folder, pseudo)
+    file_reasons = {r.record_ref: (r.reason, r.file_ref) for r in out.rejections if r.record_ref in {
+        pseudo.ref("people-pos", f"hr/{name}", "file") for name in ("old_export.csv", "budget.csv", "latin1.csv", "empty.csv")
+    }}
+    assert file_reasons == {
+        pseudo.ref("people-pos", "hr/old_export.csv", "file"): (
+            "not a roster: missing column(s) manager_email, location, hire_date, timezone",
+            pseudo.ref("file", "hr/old_export.csv"),
+        ),
+        pseudo.ref("people-pos", "hr/budget.csv", "file"): (
+            "not a roster: missing column(s) email, department, team, manager_email, location, hire_date, timezone",
+            pseudo.ref("file", "hr/budget.csv"),
+        ),
+        pseudo.ref("people-pos", "hr/latin1.csv", "file"): ("roster is not UTF-8", pseudo.ref("file", "hr/latin1.csv")),
+        pseudo.ref("people-pos", "hr/empty.csv", "file"): (
+            "not a roster: missing column(s) email, department, team, manager_email, location, hire_date, timezone",
+            pseudo.ref("file", "hr/empty.csv"),
+        ),
+    }
+    # The good rosters load as before: 4 rows and the 4 line rejections of ROSTER.
+    assert len(out.rows) == 4 and len(out.rejections) == 4 + 4
+    assert pseudo.person("zoe@example.org") not in {r["person"] for r in out.rows}
+    assert roster_domains(folder) == frozenset({"example.org", "sub.example.org", "vendor.com"})
+
+
+def test_only_reads_the_named_files(folder, pseudo):
+    out = parse_people(folder, pseudo, only={"hr/contractors.csv"})
+    assert [r["person"] for r in out.rows] == [pseudo.person("gus@vendor.com")] and out.rejections == []
+    assert parse_people(folder, pseudo, only=set()).read == 0
 
 
 def test_no_raw_content_leaves_the_parser(folder, pseudo):

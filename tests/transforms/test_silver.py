@@ -244,6 +244,36 @@ def test_people_keeps_the_latest_roster_row(spark):
     ]
 
 
+def test_people_roster_wins_for_the_fields_it_has_directories_fill_the_rest(spark):
+    def person(record_id, person_id, pulled_at, origin, department, location, hire_date=None):
+        return {
+            **_provenance(record_id, "people"), "pulled_at": pulled_at, "person": person_id,
+            "department": department, "team": None, "manager": None, "location": location,
+            "hire_date": hire_date, "timezone": None, "origin": origin,
+        }
+
+    rows = [
+        # Roster has the department but no location: the directory fills the location only.
+        person("r1", "p_ann", _utc(2024, 1, 1), "roster", "Eng", None),
+        person("g1", "p_ann", _utc(2024, 3, 1), "google", "Engineering (dir)", "Tower A", date(2020, 1, 6)),
+        # Two directory pulls: the newer one stands for that origin.
+        person("m1", "p_bob", _utc(2024, 1, 1), "msgraph", "Ops", "Old Floor"),
+        person("m2", "p_bob", _utc(2024, 2, 1), "msgraph", "Sales", None),
+        # The newest roster row cleared the location: an older roster value does not come back.
+        person("r2", "p_cat", _utc(2024, 1, 1), "roster", "Legal", "Basement"),
+        person("r3", "p_cat", _utc(2024, 2, 1), "roster", "Legal", None),
+        person("r9", "p_dan", _utc(2024, 2, 1), None, "Finance", None),  # no origin: roster
+        person("m9", "p_dan", _utc(2024, 3, 1), "msgraph", "Directory Finance", None),
+    ]
+    result = silver.people(spark.createDataFrame(rows, bronze.PEOPLE)).collect()
+    assert sorted((r["person"], r["department"], r["location"], r["hire_date"]) for r in result) == [
+        ("p_ann", "Eng", "Tower A", date(2020, 1, 6)),
+        ("p_bob", "Sales", None, None),
+        ("p_cat", "Legal", None, None),
+        ("p_dan", "Finance", None, None),
+    ]
+
+
 def test_meeting_with_26_attendees_is_a_broadcast(spark):
     # PRODUCT.md section 5: the organizer is an attendee (weight = hours / (n_attendees - 1)
     # over organizer + present attendees) and "meetings above 25 attendees form no ties".

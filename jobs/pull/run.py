@@ -1,0 +1,166 @@
+"""`ona pull`: every configured API vendor, incrementally, into bronze and quarantine.
+
+For each vendor (its Airflow connection ``ona_<vendor>`` configured): load its cursors from
+the lake, pull its kinds in order (the directory first: mail and calendars are read per
+directory user), load each kind through the same path as landed files
+(``jobs.pipeline.load_outcome``), then save that kind's cursors. Which weeks the pulled
+records touch is recorded in ``quality/ingest_runs`` and returned, so the weekly build
+rebuilds exactly those (docs/pull.md).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from importlib import import_module
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from jobs.pull import connections, state
+from jobs.pull.base import DirectoryUser, PullContext, PullOutcome
+from jobs.pull.http import PullError
+from jobs.sources.registry import VENDORS, vendor_kinds
+from jobs.weeks import label, week_start
+
+log = logging.getLogger("ona.pull")
+
+# Without --weeks, the first pull of a scope reaches this far back, and later pulls re-poll
+# windowed scopes (Graph calendar weeks) this far back for late changes (docs/pull.md).
+FIRST_PULL_HISTORY = timedelta(weeks=8)
+LATE_CHANGES = timedelta(weeks=2)
+AHEAD = timedelta(weeks=2)  # calendars: meetings already scheduled this far ahead
+
+
+@dataclass
+class PullSummary:
+    run_id: str
+    vendors: dict[str, dict] = field(default_factory=dict)  # vendor -> requests, resyncs, kinds
+    kinds: dict[str, dict] = field(default_factory=dict)  # "<kind> (<vendor>)" -> SourceSummary
+    weeks: list[str] = field(default_factory=list)  # ISO weeks the new records touch
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, default=str)
+
+
+def default_window(now: datetime, has_cursors: bool) -> tuple[datetime, datetime]:
+    """[Monday 00:00 UTC, Monday 00:00 UTC): first pulls reach FIRST_PULL_HISTORY back, later
+    ones LATE_CHANGES; both reach AHEAD into scheduled meetings."""
+    back = LATE_CHANGES if has_cursors else FIRST_PULL_HISTORY
+    monday = datetime.combine(week_start(now - back), datetime.min.time(), tzinfo=timezone.utc)
+    end = datetime.combine(week_start(now + AHEAD), datetime.min.time(), tzinfo=timezone.utc) + timedelta(weeks=1)
+    return monday, end
+
+
+def configured_vendors() -> list[str]:
+    return [v for v in VENDORS if connections.is_configured(v)]
+
+
+def pull(lake_root: Path, vendors: list[str] | None = None, weeks: list[date] | None = None,
+         landing: Path | None = None, spark: SparkSession | None = None, now: datetime | None = None,
+         transport=None, sleep=None) -> PullSummary:
+    """Pull the vendors (default: every configured one). Raises PullError subclasses with one
+    clear line (auth refused, API unreachable, not configured); what was loaded before the
+    error stays loaded, with its cursors."""
+    from jobs.pipeline import RunContext, SourceSummary, load_outcome, make_pseudonymiser, week_window
+    from jobs.spark import get_spark
+
+    lake_root = Path(lake_root)
+    now = now or datetime.now(timezone.utc)
+    unknown = [v for v in vendors or [] if v not in VENDORS]
+    if unknown:
+        raise connections.NotConfiguredError(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(VENDORS)}")
+    vendors = list(vendors) if vendors else configured_vendors()
+    if not vendors:
+        raise connections.NotConfiguredError(
+            "no API source is configured: set AIRFLOW_CONN_ONA_MSGRAPH, AIRFLOW_CONN_ONA_GOOGLE "
+            "or AIRFLOW_CONN_ONA_SLACK (docs/pull.md)")
+    spark = spark or get_spark()
+    pseudo = make_pseudonymiser(Path(landing) if landing else None, spark=spark, lake_root=lake_root)
+    ctx = RunContext(spark=spark, lake=lake_root, pseudo=pseudo)
+    summary = PullSummary(run_id=ctx.run_id)
+    touched: set[str] = set()
+    client_args = {k: v for k, v in (("transport", transport), ("sleep", sleep)) if v is not None}
+
+    for vendor in vendors:
+        module = import_module(VENDORS[vendor])
+        clients = _Clients(vendor, module, client_args)
+        saved = state.load(spark, lake_root, vendor)
+        window = week_window(weeks) if weeks else default_window(now, any(saved.values()))
+        users: list[DirectoryUser] = []
+        vendor_summary = {"requests": 0, "resyncs": 0, "kinds": []}
+        try:
+            for kind in vendor_kinds(vendor):
+                before = dict(saved.get(kind, {}))
+                client = clients.for_kind(kind)
+                pull_ctx = PullContext(client=client, pseudo=ctx.pseudo, state=dict(before), window=window,
+                                       explicit_window=bool(weeks), users=users, now=now)
+                if kind != "people" and not ctx.pseudo.internal_domains:
+                    # Fail closed. (A directory pull may run without known domains: it lists the
+                    # organisation's own people, and the domains it reports are kept.)
+                    raise connections.NotConfiguredError(
+                        f"{vendor}: no internal domains known (no roster, directory pull or "
+                        "ONA_INTERNAL_DOMAINS): refusing to treat every address as internal")
+                sent_before = client.sent
+                outcome: PullOutcome = module.KINDS[kind](pull_ctx)
+                if kind == "people":
+                    users = outcome.users
+                    if outcome.domains:
+                        pull_ctx.state[state.DOMAINS_NAME] = ",".join(sorted(outcome.domains))
+                        ctx.pseudo = _with_domains(ctx.pseudo, outcome.domains)
+                kind_summary = SourceSummary(source=kind, origin=vendor, requests=client.sent - sent_before,
+                                             resyncs=outcome.resyncs)
+                kind_summary = load_outcome(ctx, kind, outcome, kind_summary)
+                state.save(spark, lake_root, vendor, kind, before, pull_ctx.state, ctx.run_id)
+                summary.kinds[f"{kind} ({vendor})"] = asdict(kind_summary)
+                touched |= set(kind_summary.weeks)
+                vendor_summary["kinds"].append(kind)
+                vendor_summary["resyncs"] += outcome.resyncs
+        finally:
+            vendor_summary["requests"] = clients.sent
+            vendor_summary["retries"] = clients.retries
+            summary.vendors[vendor] = vendor_summary
+            clients.close()
+    summary.weeks = sorted(touched)
+    return summary
+
+
+class _Clients:
+    """The vendor's API clients: one for its connection's host, or, when the connection names
+    no host, one per public host of the kind's API (Google's APIs live on several hosts)."""
+
+    def __init__(self, vendor: str, module, client_args: dict):
+        self.vendor, self.module, self.client_args = vendor, module, client_args
+        self.by_url = {}
+        conn = connections.get(vendor)
+        self.host = conn.host if conn else None
+
+    def for_kind(self, kind: str):
+        url = self.host or (self.module.default_base_url(kind) if hasattr(self.module, "default_base_url")
+                            else self.module.DEFAULT_BASE_URL)
+        if url not in self.by_url:
+            self.by_url[url] = connections.client(self.vendor, url, **self.client_args)
+        return self.by_url[url]
+
+    @property
+    def sent(self) -> int:
+        return sum(c.sent for c in self.by_url.values())
+
+    @property
+    def retries(self) -> int:
+        return sum(n for c in self.by_url.values() for k, n in c.requests.items() if k.startswith("retry"))
+
+    def close(self) -> None:
+        for c in self.by_url.values():
+            c.close()
+
+
+def _with_domains(pseudo, domains: set[str]):
+    from jobs.privacy.pseudonym import Pseudonymiser
+
+    return Pseudonymiser(key=pseudo.key, internal_domains=frozenset(pseudo.internal_domains | domains))
+
+
+__all__ = ["PullError", "PullSummary", "configured_vendors", "default_window", "pull", "label"]

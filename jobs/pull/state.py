@@ -1,0 +1,52 @@
+"""Pull state in the lake (``state/pull_state``): cursors and item maps per vendor and kind,
+plus the internal domains each directory reported.
+
+Loaded once per vendor at the start of a pull and saved kind by kind right after that kind's
+bronze rows are merged: a crash in between re-fetches what was already loaded, which the
+bronze MERGE on ``record_id`` absorbs (no duplicates, nothing lost).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from jobs import lake
+from schemas.state import PULL_STATE
+
+DOMAINS_NAME = "domains"  # kind "people": comma-separated lower-cased domains of a directory
+
+
+def load(spark: SparkSession, lake_root: Path, vendor: str) -> dict[str, dict[str, str]]:
+    """{kind: {name: value}} of one vendor."""
+    out: dict[str, dict[str, str]] = defaultdict(dict)
+    if lake.exists(spark, lake_root, PULL_STATE):
+        rows = lake.read(spark, lake_root, PULL_STATE).where(F.col("vendor") == vendor).collect()
+        for row in rows:
+            if row["value"] is not None:
+                out[row["kind"]][row["name"]] = row["value"]
+    return out
+
+
+def save(spark: SparkSession, lake_root: Path, vendor: str, kind: str, before: dict[str, str],
+         after: dict[str, str], run_id: str) -> int:
+    """Write the entries that changed (a dropped cursor is written as null); returns how many."""
+    now = datetime.now(timezone.utc)
+    changed = [(vendor, kind, name, after.get(name), run_id, now)
+               for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)]
+    if changed:
+        lake.merge_rows(spark, lake_root, PULL_STATE, spark.createDataFrame(changed, PULL_STATE.schema))
+    return len(changed)
+
+
+def directory_domains(spark: SparkSession, lake_root: Path) -> set[str]:
+    """Internal domains that the directory pulls recorded."""
+    if not lake.exists(spark, lake_root, PULL_STATE):
+        return set()
+    rows = (lake.read(spark, lake_root, PULL_STATE)
+            .where((F.col("kind") == "people") & (F.col("name") == DOMAINS_NAME)).collect())
+    return {d for r in rows if r["value"] for d in r["value"].split(",") if d}
