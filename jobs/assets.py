@@ -6,9 +6,8 @@ the parsers (the scheduler's DAG processor imports this module on every parse).
 
 The event chain (docs/orchestration.md):
 
-    <landing>/<folder>/_READY  --watcher-->  ona_landing_<source>  -->  ona_ingest_<source>
-    ona_pull_<vendor> (nightly) ----------------------------------------------+
-    ona_ingest_<source> / ona_pull_<vendor>  -->  ona_bronze_<source>  -->  ona_weekly_graph
+    <landing>/<folder>/_READY --watcher--> ona_landing_<source> --> ona_ingest_<source>
+    ona_ingest_<source>, ona_pull_<vendor> (nightly) --> ona_bronze_<kind> --> ona_weekly_graph
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from jobs.quality.gates import GateResult, SuiteInputs, run_gate
 from jobs.sources.base import ParseOutcome
 from jobs.sources.registry import EVENT_TIME, KINDS, LANDING_FOLDERS
 from jobs.transforms import gold, silver
-from jobs.weeks import label, parse_week, week_start
+from jobs.weeks import buildable_weeks, label, parse_week, week_start
 from schemas.bronze import BRONZE, QUARANTINE_TABLES, SOURCES
 from schemas.gold import (
     EDGES_WEEKLY,
@@ -240,10 +240,10 @@ def latest_ingest_runs(spark: SparkSession, lake_root: Path) -> list[SourceSumma
     return summaries
 
 
-def pending_weeks(spark: SparkSession, lake_root: Path, today: date | None = None) -> list[date]:
+def pending_weeks(spark: SparkSession, lake_root: Path, now: datetime | None = None) -> list[date]:
     """Weeks that ingests touched after the last build of the lake: what `ona run` without
-    --weeks builds (docs/pull.md, "Which weeks are rebuilt"). Weeks after the current one are
-    never built: their data is not complete yet."""
+    --weeks builds (docs/pull.md, "Which weeks are rebuilt"), less the weeks after the current
+    one (`jobs.weeks.buildable_weeks`)."""
     if not lake.exists(spark, lake_root, INGEST_RUNS_TABLE):
         return []
     ingests = lake.read(spark, lake_root, INGEST_RUNS_TABLE)
@@ -251,9 +251,8 @@ def pending_weeks(spark: SparkSession, lake_root: Path, today: date | None = Non
         last_build = lake.read(spark, lake_root, VALIDATION_RUNS_TABLE).agg(F.max("checked_at")).first()[0]
         if last_build is not None:
             ingests = ingests.where(F.col("finished_at") > F.lit(last_build))
-    weeks = {parse_week(w) for r in ingests.select(F.explode("weeks").alias("w")).distinct().collect() for w in [r["w"]]}
-    current = week_start(today or datetime.now(timezone.utc).date())
-    return sorted(w for w in weeks if w <= current)
+    touched = [r["week"] for r in ingests.select(F.explode("weeks").alias("week")).distinct().collect()]
+    return [parse_week(w) for w in buildable_weeks(touched, now or datetime.now(timezone.utc))]
 
 
 # ---------------------------------------------------------------- silver
@@ -478,13 +477,13 @@ def build(landing: Path | None, lake_root: Path, weeks: list[date],
 
 def run(landing: Path | None, lake_root: Path, weeks: list[date] | None = None,
         settings: Settings | None = None, spark: SparkSession | None = None,
-        today: date | None = None) -> RunSummary:
+        now: datetime | None = None) -> RunSummary:
     """`ona run`: ingest the landing folder when given (new and changed files only), then
     build, gate and publish the given weeks, or else every week that ingests (landed or
     pulled) touched since the lake's last build (`pending_weeks`)."""
     ctx = _context(landing, lake_root, settings, spark)
     window = week_window(weeks) if weeks else None
     summaries = [ingest_source(ctx, Path(landing), source, window) for source in SOURCES] if landing else []
-    to_build = weeks or pending_weeks(ctx.spark, ctx.lake, today)
+    to_build = weeks or pending_weeks(ctx.spark, ctx.lake, now)
     shown = summaries or latest_ingest_runs(ctx.spark, ctx.lake)
     return build_weeks(ctx, to_build, shown)

@@ -75,7 +75,7 @@ def run_api_demo(folder: Path) -> int:
         _print_pass("second pull (after a new mail and a cancelled meeting)", second)
     finally:
         emulator.stop()
-    summary = pipeline.run(None, lake, today=DEMO_NOW.date())
+    summary = pipeline.run(None, lake, now=DEMO_NOW)
     print(f"\nbuilt {', '.join(summary.weeks)}; published {', '.join(summary.published_weeks) or 'nothing'}")
     print(f"report: {summary.report}")
     return 0 if len(summary.published_weeks) == len(summary.weeks) else 3

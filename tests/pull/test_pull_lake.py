@@ -63,7 +63,7 @@ def pulled(spark, tmp_path_factory):
                                         thread_ts="1774861200.000100"))
         second = pull(lake, spark=spark, now=NOW)
         second_log = list(emulator.log)
-        built = pipeline.run(None, lake, spark=spark, today=NOW.date())
+        built = pipeline.run(None, lake, spark=spark, now=NOW)
         yield {
             "org": org, "lake": lake, "first": first, "second": second, "built": built,
             "first_requests": first_requests, "second_log": second_log, "bronze_first": bronze_first,
