@@ -95,9 +95,9 @@ def internal_domains(landing: Path | None, spark: SparkSession | None = None,
 
 
 def make_pseudonymiser(landing: Path | None, key_file: str | None = None, spark: SparkSession | None = None,
-                       lake_root: Path | None = None) -> Pseudonymiser:
+                       lake_root: Path | None = None, warn: bool = True) -> Pseudonymiser:
     domains = internal_domains(landing, spark, lake_root)
-    if not domains:
+    if not domains and warn:
         log.warning("No roster, directory or ONA_INTERNAL_DOMAINS: every address counts as internal.")
     return Pseudonymiser(key=load_key(key_file), internal_domains=domains)
 

@@ -69,5 +69,17 @@ def get_spark(app_name: str = "ona") -> SparkSession:
     logging.getLogger("py4j").setLevel(logging.WARNING)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    _quiet_jvm_logger(spark, "org.apache.spark.rdd.MapPartitionsRDD")
     spark.sparkContext.setCheckpointDir(str(checkpoint_dir))
     return spark
+
+
+def _quiet_jvm_logger(spark: SparkSession, name: str) -> None:
+    """ERROR level for one JVM logger. Delta's MERGE materialises its source with a local
+    checkpoint, and Spark warns about the truncated lineage on every MERGE: a warning per bronze
+    load that says nothing to the person running the job."""
+    try:
+        jvm = spark.sparkContext._jvm
+        jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(name, jvm.org.apache.logging.log4j.Level.ERROR)
+    except Exception:  # noqa: BLE001 - a different logging backend: keep its warnings
+        logging.getLogger("ona").debug("could not quiet %s", name)

@@ -39,7 +39,8 @@ def _print_pass(name: str, summary) -> None:
     for vendor, v in summary.vendors.items():
         print(f"  {vendor:8s} {v['requests']:4d} requests ({v['retries']} retried), {v['resyncs']} resyncs")
     for kind, s in summary.kinds.items():
-        extra = f"  unjoined {s['unjoined']}" if s["unjoined"] else ""
+        extra = f"  cancelled {s['cancelled']}" if s["cancelled"] else ""
+        extra += f"  unjoined {s['unjoined']}" if s["unjoined"] else ""
         print(f"  {kind:20s} read {s['read']:3d}  accepted {s['accepted']:3d}  quarantined {s['quarantined']:2d}  "
               f"duplicates {s['duplicates']:2d}{extra}")
 
@@ -71,8 +72,11 @@ def run_api_demo(folder: Path) -> int:
         mail = org.emails[0]
         org.add_email(org_module.Email("<m6.demo@example.org>", "cat", ["ann"], [], mail.sent_at + timedelta(days=8),
                                        "Subject-Marker-Demo", "Body-Marker-Demo"))
+        thread = org.channels[0]
+        org.post(thread.id, org_module.ChatMessage("1775559600.000100", "dan", "Text-Marker-Demo <@U00000001>",
+                                                   thread_ts=thread.messages[0].ts))
         second = pull(lake, now=DEMO_NOW)
-        _print_pass("second pull (after a new mail and a cancelled meeting)", second)
+        _print_pass("second pull (after a new mail, a thread reply and a cancelled meeting)", second)
     finally:
         emulator.stop()
     summary = pipeline.run(None, lake, now=DEMO_NOW)

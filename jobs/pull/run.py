@@ -78,7 +78,8 @@ def pull(lake_root: Path, vendors: list[str] | None = None, weeks: list[date] | 
             "no API source is configured: set AIRFLOW_CONN_ONA_MSGRAPH, AIRFLOW_CONN_ONA_GOOGLE "
             "or AIRFLOW_CONN_ONA_SLACK (docs/pull.md)")
     spark = spark or get_spark()
-    pseudo = make_pseudonymiser(Path(landing) if landing else None, spark=spark, lake_root=lake_root)
+    # No warning without domains: a directory pull supplies them, other kinds refuse (below).
+    pseudo = make_pseudonymiser(Path(landing) if landing else None, spark=spark, lake_root=lake_root, warn=False)
     ctx = RunContext(spark=spark, lake=lake_root, pseudo=pseudo)
     summary = PullSummary(run_id=ctx.run_id)
     touched: set[str] = set()
