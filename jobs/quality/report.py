@@ -40,10 +40,12 @@ _TEMPLATE = """<!doctype html>
 </table>
 
 <h2>Records per source</h2>
-<table><tr><th>Source</th><th>Read</th><th>Accepted</th><th>Quarantined</th><th>Duplicates</th><th>Quarantine reasons</th></tr>
+<p>The latest ingest of each source, from landed files or an API (in brackets).</p>
+<table><tr><th>Source</th><th>Read</th><th>Accepted</th><th>Quarantined</th><th>Duplicates</th><th>Quarantine reasons</th><th>Not joined to a person</th></tr>
 {% for name, src in s.sources.items() %}<tr><td>{{ name }}</td><td class="num">{{ src.read }}</td><td class="num">{{ src.accepted }}</td>
 <td class="num">{{ src.quarantined }}</td><td class="num">{{ src.duplicates }}</td>
-<td>{% for reason, n in src.reasons.items() %}{{ reason }}: {{ n }}<br>{% endfor %}</td></tr>{% endfor %}
+<td>{% for reason, n in src.reasons.items() %}{{ reason }}: {{ n }}<br>{% endfor %}</td>
+<td>{% for reason, n in (src.unjoined or {}).items() %}{{ reason }}: {{ n }}<br>{% endfor %}</td></tr>{% endfor %}
 </table>
 
 <h2>Checks</h2>

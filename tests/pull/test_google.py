@@ -14,19 +14,11 @@ Planted counts, from tests/emulator/org.py (7 people, page size 2):
 from __future__ import annotations
 
 import logging
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
-# The emulator is the package ``tests.emulator``: the project root must be on the path (plain
-# pytest puts only the test folders there).
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-import tests.emulator.google  # noqa: E402,F401 - registers the "google" handler
+import tests.emulator.google  # noqa: F401 - registers the "google" handler
 from jobs.privacy.pseudonym import Pseudonymiser
 from jobs.pull import google
 from jobs.pull.base import DirectoryUser, PullContext, PullOutcome

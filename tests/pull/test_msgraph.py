@@ -15,19 +15,12 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 
-# The emulator is the package ``tests.emulator``: the project root must be on the path.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-import tests.emulator.msgraph  # noqa: E402,F401 - registers the "msgraph" handler
+import tests.emulator.msgraph  # noqa: F401 - registers the "msgraph" handler
 from jobs.privacy.pseudonym import Pseudonymiser  # noqa: E402
 from jobs.pull import msgraph  # noqa: E402
 from jobs.pull.base import DirectoryUser, PullContext, PullOutcome  # noqa: E402

@@ -146,6 +146,10 @@ def test_build_takes_the_pulled_weeks_from_the_lake(pulled):
     assert runs["requests"].min() > 0
     state = delta(pulled["lake"], "state/pull_state")
     assert set(state["vendor"]) == {"msgraph", "google", "slack"}
+    # The privacy officer's report names each API and says who could not be joined.
+    html = Path(built.report).read_text()
+    assert "chat (slack)" in html and "email (msgraph)" in html
+    assert "slack users without e-mail: 1" in html
 
 
 def test_nothing_the_apis_said_reaches_the_lake(pulled):

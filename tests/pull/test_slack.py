@@ -4,20 +4,12 @@ auth errors, identity, threads, incremental passes and the leak scan."""
 from __future__ import annotations
 
 import logging
-import sys
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-# The emulator is imported as the package ``tests.emulator``: the project root must be on the
-# path (plain ``pytest`` puts only the test folders there).
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-import tests.emulator.slack as slack_emulator  # noqa: E402,F401 - registers the "slack" handler
+import tests.emulator.slack as slack_emulator  # noqa: F401 - registers the "slack" handler
 from jobs.privacy.pseudonym import Pseudonymiser
 from jobs.pull.base import PullContext
 from jobs.pull.http import ApiClient, ApiError, AuthError
