@@ -301,6 +301,7 @@ def _people(org: Org, rng: np.random.Generator) -> pd.DataFrame:
         "location": _categorical([c for c, _ in CITIES], city),
         "hire_date": pa.array(hire, type=pa.date32()),
         "timezone": _categorical([z for _, z in CITIES], city),
+        "origin": pa.array(["roster"] * n, type=pa.string()),
     }
     return _frame(columns, "people")
 
