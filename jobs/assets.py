@@ -17,12 +17,11 @@ from pathlib import Path
 
 from airflow.sdk import Asset, AssetWatcher, Param
 
-from jobs.sources.registry import LANDING_FOLDERS  # parse-time cheap (no Spark, no parser)
+from jobs.sources.registry import LANDING_FOLDERS, READY_FLAG  # parse-time cheap (no Spark, no parser)
 from schemas import SOURCES
 
-# The flag file a writer drops in a landing folder once an export is complete. The triggerer
-# sees it, deletes it and updates that folder's landing asset (one ingest run per flag).
-READY_FLAG = "_READY"
+# READY_FLAG: the triggerer sees it, deletes it and updates that folder's landing asset (one
+# ingest run per flag).
 # How often the triggerer looks for a flag (seconds).
 WATCH_POKE_SECONDS = 5.0
 

@@ -37,9 +37,9 @@ from pyspark.sql import functions as F
 
 from jobs import lake
 from jobs.privacy.pseudonym import Pseudonymiser
+from jobs.sources.registry import READY_FLAG
 from schemas.state import LANDING_MANIFEST
 
-READY_FLAG = "_READY"  # written by whoever lands files once a drop is complete: not data
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _CHUNK = 1 << 20
 

@@ -86,4 +86,7 @@ def vendor_kinds(vendor: str) -> tuple[str, ...]:
 
 
 LANDING_FOLDERS = {name: kind.landing_folder for name, kind in KINDS.items()}
+# The flag file a writer drops in a landing folder once an export is complete (not data): the
+# Airflow watchers trigger on it, the landing manifest does not count it as a file.
+READY_FLAG = "_READY"
 EVENT_TIME = {name: kind.event_time for name, kind in KINDS.items() if kind.event_time}
