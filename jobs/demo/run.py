@@ -77,8 +77,12 @@ def print_summary(lake: Path, summary: dict) -> None:
     print(f"run:     {summary['run_id']}  key version {summary['key_version']}")
     print(f"weeks:   {', '.join(summary['weeks'])}  published: {', '.join(summary['published_weeks'])}")
     for source, counts in summary["sources"].items():
+        files = ""
+        if counts.get("files_ingested") is not None:
+            # A rerun on the same landing reads nothing: its files are in the manifest already.
+            files = f"  files {counts['files_ingested']} new or changed, {counts['files_skipped']} unchanged"
         print(f"  {source:9s} read {counts['read']:6d}  accepted {counts['accepted']:6d}  "
-              f"quarantined {counts['quarantined']:4d}  duplicates {counts['duplicates']:4d}")
+              f"quarantined {counts['quarantined']:4d}  duplicates {counts['duplicates']:4d}{files}")
     print(f"week of {last_week}: {net['nodes']} people, {net['edges']} ties, density {net['density']:.4f}, "
           f"modularity {net['modularity']:.3f}, {net['communities']} communities")
     print("top brokers (departments reached beyond their own, then weighted PageRank):")
