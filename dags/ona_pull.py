@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import timedelta
 
-from airflow.sdk import CronTriggerTimetable, dag, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
 from jobs.assets import BRONZE_ASSETS, path_params
 from jobs.sources.registry import VENDORS, vendor_kinds  # parse-time cheap
@@ -29,7 +29,12 @@ def make_pull_dag(vendor: str, kinds: tuple[str, ...]):
         max_active_runs=1,
         tags=["ona", "pull", vendor],
         default_args={"retries": 2, "retry_delay": timedelta(minutes=10)},
-        params=path_params(),  # landing: optional, only for the roster's internal domains
+        params={
+            **path_params(),  # landing: optional, only for the roster's internal domains
+            "weeks": Param([], type="array",
+                           description='bound a backfill to ISO weeks, e.g. ["2026-W10", "2026-W12"] '
+                                       "(as `ona pull --weeks`); empty: changes since the cursors"),
+        },
         doc_md=__doc__,
     )
     def pull_dag():
@@ -41,11 +46,13 @@ def make_pull_dag(vendor: str, kinds: tuple[str, ...]):
 
             from jobs.pull.connections import is_configured
             from jobs.pull.run import pull as pull_job
+            from jobs.weeks import parse_week
 
             if not is_configured(vendor):
                 raise AirflowSkipException(f"connection ona_{vendor} is not configured")
             landing = Path(params["landing"]) if params.get("landing") else None
-            summary = pull_job(Path(params["lake"]), [vendor], landing=landing)
+            weeks = sorted(parse_week(w) for w in params.get("weeks") or []) or None
+            summary = pull_job(Path(params["lake"]), [vendor], weeks, landing=landing)
             kind_summaries = {}
             for value in summary.kinds.values():  # "<kind> (<vendor>)" -> SourceSummary (as a dict)
                 value = value if isinstance(value, dict) else asdict(value)

@@ -164,9 +164,8 @@ def test_pull_task_skips_unconfigured_vendors_and_sends_each_kinds_weeks(dagbag,
 
     from airflow.sdk.exceptions import AirflowSkipException
 
-    connections = pytest.importorskip("jobs.pull.connections")
-    run = pytest.importorskip("jobs.pull.run")
     from jobs.assets import BRONZE_ASSETS
+    from jobs.pull import connections, run
 
     pull = dagbag.get_dag("ona_pull_msgraph").get_task("pull_msgraph").python_callable
     monkeypatch.setattr(connections, "is_configured", lambda vendor: False)
@@ -175,8 +174,8 @@ def test_pull_task_skips_unconfigured_vendors_and_sends_each_kinds_weeks(dagbag,
 
     calls = []
 
-    def fake_pull(lake, vendors, landing=None):
-        calls.append((lake, vendors, landing))
+    def fake_pull(lake, vendors, weeks=None, landing=None):
+        calls.append((lake, vendors, weeks, landing))
         return SimpleNamespace(kinds={
             "people (msgraph)": {"source": "people", "origin": "msgraph", "weeks": []},
             "calendar (msgraph)": {"source": "calendar", "origin": "msgraph", "weeks": ["2026-W14"]},
@@ -186,7 +185,7 @@ def test_pull_task_skips_unconfigured_vendors_and_sends_each_kinds_weeks(dagbag,
     monkeypatch.setattr(run, "pull", fake_pull)
     outlet_events = _outlet_events()
     pull(params={"landing": "", "lake": "/lake"}, outlet_events=outlet_events)
-    assert [(str(c[0]), c[1], c[2]) for c in calls] == [("/lake", ["msgraph"], None)]
+    assert [(str(c[0]), c[1], c[2], c[3]) for c in calls] == [("/lake", ["msgraph"], None, None)]
     assert outlet_events[BRONZE_ASSETS["calendar"]].extra["weeks"] == ["2026-W14"]
     assert outlet_events[BRONZE_ASSETS["people"]].extra["weeks"] == []
     assert outlet_events[BRONZE_ASSETS["email"]].extra == {}  # not pulled: no weeks to build
