@@ -15,9 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import re
+
 from jobs.privacy.pseudonym import Pseudonymiser
 from jobs.pull.http import ApiClient
 from jobs.sources.base import ParseOutcome
+from jobs.weeks import label, week_start
+
+ITEM_PREFIX = "item:"
+_WEEK_SUFFIX = re.compile(r":(\d{4}-W\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -69,3 +75,38 @@ class PullOutcome(ParseOutcome):
             self.resyncs += other.resyncs
             self.users.extend(other.users)
             self.domains |= other.domains
+
+
+# ---------------------------------------------------------------- calendar item map
+# An API's "removed"/"cancelled" item may carry nothing but its id, so calendar pullers keep
+# ``item:<ref of mailbox and item id>`` = ``<record_id>|<"o" or the owner's pseudonym>|<week>``.
+
+
+def item_entry(record_id: str, who: str, starts_at: datetime) -> str:
+    """The item map value: the bronze record, whose copy it is ("o": the organizer's, else the
+    calendar owner's pseudonym), and the ISO week of the occurrence (for pruning)."""
+    return f"{record_id}|{who}|{label(week_start(starts_at))}"
+
+
+def parse_item_entry(value: str | None) -> tuple[str, str] | None:
+    """(record_id, who) of an item map value (entries written before weeks were kept too)."""
+    if not value or "|" not in value:
+        return None
+    record_id, who = value.split("|")[:2]
+    return record_id, who
+
+
+def prune_before(state: dict[str, str], first_week: str) -> int:
+    """Forget what a rolling pull no longer polls: per-week cursors (names ending in
+    ``:<YYYY-Www>``) and item map entries of occurrences before ``first_week``. Without this,
+    state grows by every user's every meeting, every week. Returns how many were dropped."""
+    stale = []
+    for name, value in state.items():
+        week = _WEEK_SUFFIX.search(name)
+        if week and week.group(1) < first_week:
+            stale.append(name)
+        elif name.startswith(ITEM_PREFIX) and value.count("|") >= 2 and value.rsplit("|", 1)[1] < first_week:
+            stale.append(name)
+    for name in stale:
+        del state[name]
+    return len(stale)

@@ -16,9 +16,10 @@ Cursors (``ctx.state``):
 * ``gcal:<directory id>``: the calendar's ``nextSyncToken`` (rolling pulls), or
   ``gcal:<directory id>:<YYYY-Www>..<YYYY-Www>`` for a ``--weeks`` pull, because a sync token
   keeps the time range of the query that started it;
-* ``item:<ref of directory id and event id>``: ``<record_id>|o`` when that calendar's owner
-  organises the occurrence, else ``<record_id>|<owner pseudonym>``, so that a cancelled item
-  that carries nothing but its id can still be placed.
+* ``item:<ref of directory id and event id>``: ``<record_id>|o|<week>`` when that calendar's owner
+  organises the occurrence, else ``<record_id>|<owner pseudonym>|<week>``, so that a cancelled
+  item that carries nothing but its id can still be placed. Rolling pulls forget entries of
+  weeks before their window (``prune_before``).
 
 Default-deny: Gmail messages are read with ``format=metadata``, the address headers only and a
 ``fields`` mask (no ``snippet``); Calendar summaries, descriptions, locations and every
@@ -33,7 +34,7 @@ from typing import Any, Callable, Iterator
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jobs.pull.base import DirectoryUser, PullContext, PullOutcome
+from jobs.pull.base import DirectoryUser, PullContext, PullOutcome, item_entry, parse_item_entry, prune_before
 from jobs.pull.http import ApiClient, AuthError
 from jobs.sources.base import Rejection, to_utc
 from jobs.sources.calendar import meeting_row, occurrence_record_id
@@ -292,6 +293,9 @@ def pull_calendar(ctx: PullContext) -> PullOutcome:
         known = {a["person"] for a in attendees}
         attendees += [own for person, own in copy.own.items() if person not in known]
         outcome.rows.append(meeting_row(ctx.pseudo, record_id=record_id, attendees=attendees, **copy.fields))
+    if not ctx.explicit_window and ctx.window:
+        # The item map only needs the occurrences a rolling sync can still cancel.
+        prune_before(ctx.state, label(week_start(ctx.window[0])))
     return outcome
 
 
@@ -362,9 +366,9 @@ def _take_event(ctx: PullContext, user: DirectoryUser, owner: str | None, item: 
         str((item.get("organizer") or {}).get("email") or "").strip().lower() == user.address.lower())
 
     if item.get("status") == "cancelled":
-        known = ctx.state.pop(key, None)
-        if known and "|" in known:
-            record_id, who = known.split("|", 1)
+        known = parse_item_entry(ctx.state.pop(key, None))
+        if known:
+            record_id, who = known
             organizer_here = who == "o"
         else:
             original = _when(item.get("originalStartTime")) or _when(item.get("start"))
@@ -390,7 +394,7 @@ def _take_event(ctx: PullContext, user: DirectoryUser, owner: str | None, item: 
         return reject("ends before it starts")
     original = _when(item.get("originalStartTime")) or start
     record_id = occurrence_record_id(pseudo, str(uid), original[0])
-    ctx.state[key] = f"{record_id}|{'o' if organizer_here else (owner or '')}"
+    ctx.state[key] = item_entry(record_id, "o" if organizer_here else (owner or ""), start[0])
 
     attendees, own = [], {}
     for attendee in item.get("attendees") or []:

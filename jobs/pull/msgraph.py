@@ -30,7 +30,7 @@ State (``ctx.state``), names keyed by directory id or keyed reference only:
   is read within the window. A delta link answered with 410 (``SyncStateNotFound``,
   ``resyncRequired``) is dropped and the scope re-read within the window
   (``outcome.resyncs``); record ids do not depend on the round, so a resync adds no duplicate.
-* ``item:<ref(directory id, item id)>`` = ``<record_id>|<"o" or the owner's pseudonym>`` for
+* ``item:<ref(directory id, item id)>`` = ``<record_id>|<"o" or the owner's pseudonym>|<week>`` for
   every calendar item read, because an ``@removed`` item carries only its id. Removed from
   the organizer's calendar -> ``outcome.cancelled``; from an attendee's ->
   ``outcome.declined`` (unless that occurrence is cancelled in the same pull). A removal is
@@ -55,12 +55,13 @@ from urllib.parse import quote
 from tzlocal.windows_tz import win_tz
 
 from jobs.privacy.pseudonym import PERSON_PREFIX, Pseudonymiser, canonical_address
-from jobs.pull.base import DirectoryUser, PullContext, PullOutcome
+from jobs.pull.base import DirectoryUser, PullContext, PullOutcome, item_entry, parse_item_entry, prune_before
 from jobs.pull.http import ApiError
 from jobs.sources.base import ParseOutcome, Rejection
 from jobs.sources.calendar import meeting_row, occurrence_record_id
 from jobs.sources.email import message_from_headers
 from jobs.sources.people import directory_row
+from jobs.weeks import label, week_start
 
 DEFAULT_BASE_URL = "https://graph.microsoft.com/v1.0"
 
@@ -343,6 +344,8 @@ def pull_calendar(ctx: PullContext) -> PullOutcome:
             declined[(record_id, who)] = None
     outcome.cancelled.extend(cancelled)
     outcome.declined.extend(pair for pair in declined if pair[0] not in cancelled)
+    if not ctx.explicit_window:
+        prune_before(ctx.state, label(week_start(start)))
     return outcome
 
 
@@ -360,10 +363,9 @@ def _read_item(ctx: PullContext, outcome: PullOutcome, user: DirectoryUser, owne
     item_id = item.get("id")
     key = f"item:{ctx.pseudo.ref(user.directory_id, item_id)}"
     if "@removed" in item:
-        entry = ctx.state.pop(key, None)
-        if entry and "|" in entry:
-            record_id, who = entry.split("|", 1)
-            removals.append((user.directory_id, record_id, who))
+        entry = parse_item_entry(ctx.state.pop(key, None))
+        if entry:
+            removals.append((user.directory_id, *entry))
         return
     if item.get("type") == "seriesMaster":
         return
@@ -375,11 +377,11 @@ def _read_item(ctx: PullContext, outcome: PullOutcome, user: DirectoryUser, owne
     is_organizer = item.get("isOrganizer")
     if not isinstance(is_organizer, bool):
         is_organizer = owner is not None and parsed["organizer"] == owner
-    previous = ctx.state.get(key)
-    if previous and "|" in previous and previous.split("|", 1)[0] != record_id:
+    previous = parse_item_entry(ctx.state.get(key))
+    if previous and previous[0] != record_id:
         # A single instance moved in time: its old occurrence no longer happens.
-        removals.append((user.directory_id, previous.split("|", 1)[0], "o"))
-    ctx.state[key] = f"{record_id}|{'o' if is_organizer else (owner or '')}"
+        removals.append((user.directory_id, previous[0], "o"))
+    ctx.state[key] = item_entry(record_id, "o" if is_organizer else (owner or ""), parsed["starts_at"])
     response = item.get("responseStatus") if isinstance(item.get("responseStatus"), dict) else {}
     answer = str(response.get("response") or "").lower()
     own = _PARTSTAT.get(answer) if answer not in ("", "none", "organizer") else None

@@ -196,7 +196,7 @@ def test_calendar_first_pass_one_row_per_occurrence(emu, pseudo):
     assert len([k for k in state if k.startswith("item:")]) == 14
     ann = emu.org.person("ann")
     standup_item = state[f"item:{pseudo.ref(ann.google_id, tests.emulator.google._event_id(emu.org.meetings[0]))}"]
-    assert standup_item == f"{meeting_id(emu, pseudo, 'standup-1')}|o"
+    assert standup_item == f"{meeting_id(emu, pseudo, 'standup-1')}|o|2026-W14"
 
 
 def test_explicit_window_has_its_own_sync_token_and_leaves_gmail_cursor(emu, pseudo):
