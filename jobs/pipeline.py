@@ -107,23 +107,29 @@ def make_pseudonymiser(landing: Path | None, key_file: str | None = None, spark:
 def ingest_source(ctx: RunContext, landing: Path, source: str, window=None) -> SourceSummary:
     """Parse one source's new and changed landed files (the manifest, jobs/landing.py) and
     merge them into bronze, a changed file's rows replacing its old ones; rejections go to
-    quarantine. Calendar files are expanded for a window, so with explicit weeks every
-    calendar file is expanded again (its rows merge idempotently)."""
+    quarantine.
+
+    Calendar files are expanded for a window. With explicit weeks every calendar file is
+    expanded for those weeks only, so nothing is replaced (its other weeks' rows must stay)
+    and only the files the manifest already knows unchanged are recorded: a new or changed
+    file is expanded in full by the next run without weeks."""
     from jobs import landing as manifest
 
     kind = KINDS[source]
     folder = landing / kind.landing_folder
     units, unrecognised = manifest.landing_units(source, folder, ctx.pseudo)
     plan = manifest.plan(ctx.spark, ctx.lake, source, units)
-    only = {u.rel for u in units} if source == "calendar" and window is not None else plan.to_parse
+    partial = source == "calendar" and window is not None
+    only = {u.rel for u in units} if partial else plan.to_parse
     if unrecognised:
         log.warning("ingest %s: %d file(s) under %s/ that no parser reads were skipped", source, unrecognised,
                     kind.landing_folder)
     summary = SourceSummary(source=source, files_ingested=len(only), files_skipped=len(units) - len(only),
                             files_unrecognised=unrecognised)
     outcome = kind.parse(folder, ctx.pseudo, window=window, only=only) if only else ParseOutcome()
-    summary = load_outcome(ctx, source, outcome, summary, replace_file_refs=plan.replaced_file_refs)
-    manifest.record(ctx.spark, ctx.lake, source, units, ctx.run_id)
+    replaced = frozenset() if partial else plan.replaced_file_refs
+    summary = load_outcome(ctx, source, outcome, summary, replace_file_refs=replaced)
+    manifest.record(ctx.spark, ctx.lake, source, plan.unchanged if partial else units, ctx.run_id)
     return summary
 
 
@@ -154,6 +160,8 @@ def load_outcome(ctx: RunContext, source: str, outcome: ParseOutcome, summary: S
     for rejection in outcome.rejections:
         summary.reasons[rejection.reason] = summary.reasons.get(rejection.reason, 0) + 1
 
+    if replace_file_refs and source in EVENT_TIME:
+        weeks |= _weeks_of_dropped_rows(ctx, source, replace_file_refs, set(unique))
     names = table.schema.fieldNames()
     if unique or replace_file_refs:
         rows = [tuple({**provenance, **row}.get(n) for n in names) for row in unique.values()]
@@ -176,6 +184,19 @@ def load_outcome(ctx: RunContext, source: str, outcome: ParseOutcome, summary: S
     log.info("ingest %s from %s: read=%d accepted=%d quarantined=%d duplicates=%d", source, summary.origin,
              summary.read, summary.accepted, summary.quarantined, summary.duplicates)
     return summary
+
+
+def _weeks_of_dropped_rows(ctx: RunContext, source: str, file_refs, kept: set[str]) -> set[str]:
+    """ISO weeks of the bronze rows that changed files no longer hold (about to be deleted):
+    those weeks lose records, so they are rebuilt too."""
+    table = BRONZE[source]
+    if not lake.exists(ctx.spark, ctx.lake, table):
+        return set()
+    column = EVENT_TIME[source]
+    rows = (lake.read(ctx.spark, ctx.lake, table)
+            .where(F.col("file_ref").isin(sorted(file_refs)))
+            .select("record_id", column).collect())
+    return {label(week_start(r[column])) for r in rows if r["record_id"] not in kept}
 
 
 def apply_meeting_changes(ctx: RunContext, cancelled: list[str], declined: list[tuple[str, str]]) -> dict[str, datetime]:
