@@ -49,6 +49,9 @@ class PullContext:
     users: list[DirectoryUser] = field(default_factory=list)
     # The pull's "now" (injectable, so tests and the offline demo can live in a fixed week).
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # Rolling pulls only: scopes whose window is fixed per cursor (Graph calendar weeks) are
+    # polled from here on (the late-changes horizon); None: from the window's start.
+    poll_from: datetime | None = None
 
 
 @dataclass

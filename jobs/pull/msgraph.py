@@ -312,8 +312,11 @@ class _Copy:
 
 
 def pull_calendar(ctx: PullContext) -> PullOutcome:
-    """One row per occurrence in the users' calendars over the ISO weeks of ``ctx.window``."""
+    """One row per occurrence in the users' calendars over the ISO weeks of ``ctx.window``
+    (from ``ctx.poll_from`` on, for rolling pulls that already hold cursors)."""
     start, end = _window(ctx)
+    if ctx.poll_from is not None and not ctx.explicit_window:
+        start = max(start, ctx.poll_from)
     outcome = PullOutcome()
     copies: dict[str, list[_Copy]] = {}
     removals: list[tuple[str, str, str]] = []  # (mailbox, record_id, "o" or owner pseudonym)

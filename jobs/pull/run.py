@@ -27,9 +27,10 @@ from jobs.weeks import label, week_start
 
 log = logging.getLogger("ona.pull")
 
-# Without --weeks, the first pull of a scope reaches this far back, and later pulls re-poll
-# windowed scopes (Graph calendar weeks) this far back for late changes (docs/pull.md).
-FIRST_PULL_HISTORY = timedelta(weeks=8)
+# Without --weeks, a scope with no cursor (first pull, a new user or channel, a full resync
+# after an expired token) is read this far back, and later pulls re-poll scopes whose window is
+# fixed per cursor (Graph calendar weeks) this far back for late changes (docs/pull.md).
+HISTORY = timedelta(weeks=8)
 LATE_CHANGES = timedelta(weeks=2)
 AHEAD = timedelta(weeks=2)  # calendars: meetings already scheduled this far ahead
 
@@ -45,13 +46,14 @@ class PullSummary:
         return json.dumps(asdict(self), indent=2, default=str)
 
 
-def default_window(now: datetime, has_cursors: bool) -> tuple[datetime, datetime]:
-    """[Monday 00:00 UTC, Monday 00:00 UTC): first pulls reach FIRST_PULL_HISTORY back, later
-    ones LATE_CHANGES; both reach AHEAD into scheduled meetings."""
-    back = LATE_CHANGES if has_cursors else FIRST_PULL_HISTORY
-    monday = datetime.combine(week_start(now - back), datetime.min.time(), tzinfo=timezone.utc)
-    end = datetime.combine(week_start(now + AHEAD), datetime.min.time(), tzinfo=timezone.utc) + timedelta(weeks=1)
-    return monday, end
+def _monday(moment: datetime) -> datetime:
+    return datetime.combine(week_start(moment), datetime.min.time(), tzinfo=timezone.utc)
+
+
+def default_window(now: datetime) -> tuple[datetime, datetime]:
+    """[Monday 00:00 UTC HISTORY back, Monday 00:00 UTC after the week AHEAD): what a scope
+    without a cursor reads when no --weeks are given."""
+    return _monday(now - HISTORY), _monday(now + AHEAD) + timedelta(weeks=1)
 
 
 def configured_vendors() -> list[str]:
@@ -89,15 +91,16 @@ def pull(lake_root: Path, vendors: list[str] | None = None, weeks: list[date] | 
         module = import_module(VENDORS[vendor])
         clients = _Clients(vendor, module, client_args)
         saved = state.load(spark, lake_root, vendor)
-        window = week_window(weeks) if weeks else default_window(now, any(saved.values()))
+        window = week_window(weeks) if weeks else default_window(now)
         users: list[DirectoryUser] = []
         vendor_summary = {"requests": 0, "resyncs": 0, "kinds": []}
         try:
             for kind in vendor_kinds(vendor):
                 before = dict(saved.get(kind, {}))
                 client = clients.for_kind(kind)
+                poll_from = _monday(now - LATE_CHANGES) if before and not weeks else None
                 pull_ctx = PullContext(client=client, pseudo=ctx.pseudo, state=dict(before), window=window,
-                                       explicit_window=bool(weeks), users=users, now=now)
+                                       explicit_window=bool(weeks), users=users, now=now, poll_from=poll_from)
                 if kind != "people" and not ctx.pseudo.internal_domains:
                     # Fail closed. (A directory pull may run without known domains: it lists the
                     # organisation's own people, and the domains it reports are kept.)
@@ -164,4 +167,3 @@ def _with_domains(pseudo, domains: set[str]):
     return Pseudonymiser(key=pseudo.key, internal_domains=frozenset(pseudo.internal_domains | domains))
 
 
-__all__ = ["PullError", "PullSummary", "configured_vendors", "default_window", "pull", "label"]
