@@ -262,18 +262,27 @@ def latest_ingest_runs(spark: SparkSession, lake_root: Path) -> list[SourceSumma
 
 
 def pending_weeks(spark: SparkSession, lake_root: Path, now: datetime | None = None) -> list[date]:
-    """Weeks that ingests touched after the last build of the lake: what `ona run` without
-    --weeks builds (docs/pull.md, "Which weeks are rebuilt"), less the weeks after the current
-    one (`jobs.weeks.buildable_weeks`)."""
+    """The weeks that `ona run` without --weeks builds (docs/pull.md, "Which weeks are
+    rebuilt"): each week an ingest (landed or pulled) touched after the start of the last build
+    of that week, or that was never built, less the weeks after the current one
+    (`jobs.weeks.buildable_weeks`). A build of other weeks leaves a week pending; an ingest
+    that finished while a build ran is not taken as built."""
     if not lake.exists(spark, lake_root, INGEST_RUNS_TABLE):
         return []
-    ingests = lake.read(spark, lake_root, INGEST_RUNS_TABLE)
+    touched = (lake.read(spark, lake_root, INGEST_RUNS_TABLE)
+               .select(F.explode("weeks").alias("week"), "finished_at")
+               .groupBy("week").agg(F.max("finished_at").alias("last_ingest")))
     if lake.exists(spark, lake_root, VALIDATION_RUNS_TABLE):
-        last_build = lake.read(spark, lake_root, VALIDATION_RUNS_TABLE).agg(F.max("checked_at")).first()[0]
-        if last_build is not None:
-            ingests = ingests.where(F.col("finished_at") > F.lit(last_build))
-    touched = [r["week"] for r in ingests.select(F.explode("weeks").alias("week")).distinct().collect()]
-    return [parse_week(w) for w in buildable_weeks(touched, now or datetime.now(timezone.utc))]
+        # Rows written before builds recorded their start fall back to the check time.
+        built = (lake.read(spark, lake_root, VALIDATION_RUNS_TABLE)
+                 .groupBy("week_start")
+                 .agg(F.max(F.coalesce("build_started_at", "checked_at")).alias("last_build")))
+        last_build = {label(r["week_start"]): r["last_build"] for r in built.collect()}
+    else:
+        last_build = {}
+    weeks = [r["week"] for r in touched.collect()
+             if r["week"] not in last_build or r["last_ingest"] > last_build[r["week"]]]
+    return [parse_week(w) for w in buildable_weeks(weeks, now or datetime.now(timezone.utc))]
 
 
 # ---------------------------------------------------------------- silver
@@ -414,7 +423,7 @@ def _record_validation_runs(ctx: RunContext, results: list[GateResult], publishe
         (ctx.run_id, r.table, r.week_start, r.suite, r.success, r.week_start in published,
          len(r.checks), len(r.failed_fail), len(r.failed_warn),
          [f"{c.level}: {c.check}" for c in r.failed_fail + r.failed_warn],
-         ctx.pseudo.key_version, checked_at, report)
+         ctx.pseudo.key_version, checked_at, report, ctx.started_at)
         for r in results
     ]
     if rows:

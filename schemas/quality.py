@@ -30,6 +30,8 @@ VALIDATION_RUNS = StructType(
         StructField("key_version", StringType(), False),
         StructField("checked_at", TimestampType(), False),
         StructField("report_path", StringType(), False),
+        # When the build that ran this gate started: ingests finished after it are not in it.
+        StructField("build_started_at", TimestampType(), True),
     ]
 )
 
