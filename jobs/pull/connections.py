@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from jobs.pull.http import ApiClient, AuthError, PullError
+from jobs.pull.http import ApiClient, ApiUnreachable, AuthError, PullError
 from jobs.sources.registry import connection_id
 
 
@@ -112,12 +112,19 @@ class _ClientCredentials:
         import httpx
 
         if self.token is None or time.monotonic() > self.expires - 60:
-            response = httpx.post(self.url, data=self.form, timeout=30)
+            try:
+                with httpx.Client(transport=self.transport, timeout=30) as http:
+                    response = http.post(self.url, data=self.form)
+            except httpx.TransportError as exc:
+                raise ApiUnreachable(f"msgraph: the token endpoint is unreachable ({type(exc).__name__})") from None
             if response.status_code != 200:
                 raise AuthError(f"msgraph: the token endpoint answered HTTP {response.status_code}")
-            body = response.json()
-            self.token = body["access_token"]
-            self.expires = time.monotonic() + float(body.get("expires_in", 3600))
+            try:
+                body = response.json()
+                self.token = str(body["access_token"])
+                self.expires = time.monotonic() + float(body.get("expires_in", 3600))
+            except (ValueError, KeyError, TypeError):
+                raise AuthError("msgraph: the token endpoint's answer holds no access_token") from None
         return self.token
 
 

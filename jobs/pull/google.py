@@ -394,6 +394,11 @@ def _take_event(ctx: PullContext, user: DirectoryUser, owner: str | None, item: 
         return reject("ends before it starts")
     original = _when(item.get("originalStartTime")) or start
     record_id = occurrence_record_id(pseudo, str(uid), original[0])
+    previous = parse_item_entry(ctx.state.get(key))
+    if previous and previous[0] != record_id:
+        # A one-off meeting moved in time (its start is part of its record_id): the old
+        # occurrence no longer happens, for every calendar that held it.
+        outcome.cancelled.append(previous[0])
     ctx.state[key] = item_entry(record_id, "o" if organizer_here else (owner or ""), start[0])
 
     attendees, own = [], {}

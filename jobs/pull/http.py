@@ -159,8 +159,18 @@ class ApiClient:
 
 def _shown(url: str) -> str:
     """A URL as logs and errors show it: its path only (a query string can hold addresses or
-    tokens), address segments masked (Google reads mailboxes and calendars by address)."""
-    return "/".join("{address}" if "@" in unquote(part) else part for part in urlsplit(url).path.split("/"))
+    tokens), with addresses (Google reads mailboxes and calendars by address) and record ids
+    (a Gmail message id, a Graph user or item id: any segment of 12 or more characters holding
+    a digit) masked, so that an error line identifies the endpoint and nothing else."""
+    def mask(part: str) -> str:
+        text = unquote(part)
+        if "@" in text:
+            return "{address}"
+        if len(text) >= 12 and any(c.isdigit() for c in text):
+            return "{id}"
+        return part
+
+    return "/".join(mask(part) for part in urlsplit(url).path.split("/"))
 
 
 def _retry_after(value: str | None) -> float:

@@ -302,6 +302,21 @@ def test_second_pass_reads_only_changes(emu, pseudo):
     assert not third.rows and not third.cancelled and len(paths(emu, "/events")) == 7
 
 
+def test_a_moved_one_off_meeting_cancels_its_old_occurrence(emu, pseudo):
+    s = Session(emu, pseudo)
+    s.pull("people")
+    s.pull("calendar")
+    review = next(m for m in emu.org.meetings if m.occurrence_id == "review-1")
+    old = meeting_id(emu, pseudo, "review-1")
+    review.start += timedelta(hours=2)
+    review.end += timedelta(hours=2)
+    review.seq = emu.org.tick()
+    calendar = s.pull("calendar")
+    moved = occurrence_record_id(pseudo, review.uid, review.start)
+    assert [r["record_id"] for r in calendar.rows] == [moved] and moved != old
+    assert calendar.cancelled == [old]  # once, although four calendars held it
+
+
 def test_gone_from_attendee_calendars_only_is_declines(emu, pseudo):
     s = Session(emu, pseudo)
     s.pull("people")

@@ -83,3 +83,40 @@ def test_transport_errors_are_retried():
                        transport=httpx.MockTransport(answer))
     assert client.get("x") == (200, {"n": 1})
     assert len(calls) == 2 and len(waits) == 1 and client.requests["transport error"] == 1
+
+
+def test_errors_show_the_endpoint_not_addresses_or_record_ids():
+    client, _ = client_for([(400, {}, {})], [])
+    with pytest.raises(ApiError) as error:
+        client.get("gmail/v1/users/ann.lee%40example.org/messages/18c2f9a4b7e1d0c3", {"format": "metadata"})
+    assert str(error.value) == "test: HTTP 400 on GET /api/gmail/v1/users/{address}/messages/{id}"
+    client, _ = client_for([(400, {}, {})], [])
+    with pytest.raises(ApiError) as error:
+        client.get("users/00000000-0000-4000-8000-000000000001/mailFolders/inbox/messages/delta")
+    assert str(error.value) == "test: HTTP 400 on GET /api/users/{id}/mailFolders/inbox/messages/delta"
+
+
+def test_client_credentials_flow_fetches_renews_and_fails_clearly():
+    from jobs.pull.connections import ApiConnection, _token_provider
+
+    posts = []
+
+    def token_endpoint(request):
+        posts.append(request)
+        if len(posts) == 1:
+            return httpx.Response(200, json={"access_token": "tok-1", "expires_in": 3600})
+        if len(posts) == 2:
+            return httpx.Response(401, json={"error": "invalid_client"})
+        return httpx.Response(200, json={"unexpected": True})
+
+    extra = {"flow": "client_credentials", "tenant_id": "t1", "client_id": "c1", "client_secret": "s3cret"}
+    provider = _token_provider(ApiConnection("msgraph", None, None, extra), httpx.MockTransport(token_endpoint))
+    assert provider() == "tok-1" and provider() == "tok-1"  # cached while valid
+    assert len(posts) == 1 and str(posts[0].url) == "https://login.microsoftonline.com/t1/oauth2/v2.0/token"
+    assert b"grant_type=client_credentials" in posts[0].content
+    provider.expires = 0  # expired: renewed
+    with pytest.raises(AuthError) as error:
+        provider()
+    assert "s3cret" not in str(error.value) and error.value.exit_code == 4
+    with pytest.raises(AuthError, match="no access_token"):
+        provider()
