@@ -2,7 +2,9 @@
 
 Kinds (``KINDS``), each ``(PullContext) -> PullOutcome``:
 
-* ``people``: ``GET /users?$select=id,mail,userType,department,officeLocation,employeeHireDate``
+* ``people``: ``GET /domains`` (the verified domains are the internal ones; members' mail
+  domains stand in when the app may not read them), then
+  ``GET /users?$select=id,mail,userType,department,officeLocation,employeeHireDate``
   (all pages), then ``GET /users/{id}/manager?$select=mail`` per member with a usable mail
   (404: no manager). A person is the lower-cased ``mail``; ``userPrincipalName`` is never
   read. Users without ``mail`` (rooms, service accounts) and guests (``userType`` Guest:
@@ -44,6 +46,7 @@ neither requested (``$select``) nor looked at when a server sends them anyway.
 
 from __future__ import annotations
 
+import logging
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -64,6 +67,7 @@ from jobs.sources.people import directory_row
 from jobs.weeks import label, week_start
 
 DEFAULT_BASE_URL = "https://graph.microsoft.com/v1.0"
+log = logging.getLogger("ona.pull")
 
 USER_SELECT = "id,mail,userType,department,officeLocation,employeeHireDate"
 MAIL_SELECT = "internetMessageId,sentDateTime,from,sender,toRecipients,ccRecipients,bccRecipients,conversationId"
@@ -99,6 +103,12 @@ WINDOWS_ZONES = win_tz
 def pull_people(ctx: PullContext) -> PullOutcome:
     """One bronze/people row per member with a mail; see the module docstring."""
     outcome = PullOutcome()
+    verified = _verified_domains(ctx)
+    pseudo = ctx.pseudo
+    if verified and not pseudo.internal_domains:
+        # The tenant's verified domains say who is internal: a member whose mail is at another
+        # domain (a synced contractor's private address) must not make that domain internal.
+        pseudo = Pseudonymiser(key=pseudo.key, internal_domains=frozenset(verified))
     for user in _all_pages(ctx, "/users", {"$select": USER_SELECT}):
         directory_id = user.get("id")
         raw_mail = user.get("mail")
@@ -112,13 +122,14 @@ def pull_people(ctx: PullContext) -> PullOutcome:
         if str(user.get("userType") or "").lower() == "guest":
             _count(outcome, GUESTS)
             continue
-        outcome.domains.add(address.rsplit("@", 1)[1])
-        person = ctx.pseudo.person(address)
+        if not verified:
+            outcome.domains.add(address.rsplit("@", 1)[1])
+        person = pseudo.person(address)
         if person is None or not person.startswith(PERSON_PREFIX):
             _count(outcome, OUTSIDE)
             continue
         row = directory_row(
-            ctx.pseudo, "msgraph", address,
+            pseudo, "msgraph", address,
             department=user.get("department"),
             location=user.get("officeLocation"),
             hire_date=_date(user.get("employeeHireDate")),
@@ -129,7 +140,19 @@ def pull_people(ctx: PullContext) -> PullOutcome:
             continue
         outcome.rows.append(row)
         outcome.users.append(DirectoryUser(directory_id, address))
+    outcome.domains |= verified
     return outcome
+
+
+def _verified_domains(ctx: PullContext) -> set[str]:
+    """The tenant's verified domains (``GET /domains``), lower-cased; empty when the app lacks
+    Domain.Read.All (403), and then the members' mail domains stand in for them."""
+    status, body = ctx.client.get("/domains", {"$select": "id,isVerified"}, allow=(403,))
+    if status == 403:
+        log.warning("msgraph: GET /domains refused (Domain.Read.All): internal domains taken from members' mail")
+        return set()
+    return {str(d["id"]).strip().lower() for d in (body or {}).get("value", [])
+            if isinstance(d, dict) and d.get("id") and d.get("isVerified")}
 
 
 def _manager_mail(ctx: PullContext, directory_id: str) -> str | None:

@@ -69,6 +69,8 @@ def serve(emu: Emulator, request: Request) -> Response:
     parts = [p for p in request.path.split("/") if p]
     if parts == ["users"]:
         return _users(emu, request)
+    if parts == ["domains"]:
+        return _domains(emu)
     if len(parts) < 3 or parts[0] != "users":
         return _bad_segment(parts)
     person = _person(emu.org, parts[1])
@@ -87,6 +89,22 @@ def serve(emu: Emulator, request: Request) -> Response:
     if rest == ["calendarView", "delta"]:
         return _calendar_delta(emu, request, person)
     return _bad_segment(parts)
+
+
+def _domains(emu: Emulator) -> Response:
+    """GET /domains: the tenant's domains (Domain.Read.All). Knob: emu.state
+    ["msgraph_domains_forbidden"] answers 403, as for an app without that permission."""
+    if emu.state.get("msgraph_domains_forbidden"):
+        return error(403, {"error": {"code": "Authorization_RequestDenied",
+                                     "message": "Insufficient privileges to complete the operation."}})
+    return ok({
+        "@odata.context": f"{emu.base('msgraph')}/$metadata#domains",
+        "value": [
+            {"id": "Example.org", "isVerified": True, "isDefault": True, "authenticationType": "Managed"},
+            {"id": "example.onmicrosoft.com", "isVerified": True, "isInitial": True, "authenticationType": "Managed"},
+            {"id": "unverified.example", "isVerified": False, "authenticationType": "Managed"},
+        ],
+    })
 
 
 def _bad_segment(parts: list[str]) -> Response:

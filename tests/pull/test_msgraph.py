@@ -21,13 +21,13 @@ import httpx
 import pytest
 
 import tests.emulator.msgraph  # noqa: F401 - registers the "msgraph" handler
-from jobs.privacy.pseudonym import Pseudonymiser  # noqa: E402
-from jobs.pull import msgraph  # noqa: E402
-from jobs.pull.base import DirectoryUser, PullContext, PullOutcome  # noqa: E402
-from jobs.pull.http import ApiClient, ApiError, AuthError  # noqa: E402
-from jobs.sources.calendar import occurrence_record_id  # noqa: E402
-from tests.emulator.org import UTC, W14, W15, Email, leak_markers, make_org  # noqa: E402
-from tests.emulator.server import TOKEN, Emulator  # noqa: E402
+from jobs.privacy.pseudonym import Pseudonymiser
+from jobs.pull import msgraph
+from jobs.pull.base import DirectoryUser, PullContext, PullOutcome
+from jobs.pull.http import ApiClient, ApiError, AuthError
+from jobs.sources.calendar import occurrence_record_id
+from tests.emulator.org import UTC, W14, W15, Email, leak_markers, make_org
+from tests.emulator.server import TOKEN, Emulator
 
 KEY = b"msgraph-test-key"
 WINDOW = (W14, W15 + timedelta(weeks=1))
@@ -98,6 +98,22 @@ def _partstats(row: dict) -> dict[str, str]:
     return {a["person"]: a["partstat"] for a in row["attendees"]}
 
 
+def test_verified_domains_decide_who_is_internal(pseudo, graph):
+    """A member whose mail sits at an outside domain (a contractor's private address) does not
+    make that domain internal; without Domain.Read.All the members' mail domains stand in."""
+    contractor = {"id": "member-9", "mail": "Quill.Contractor@freemail.example", "userType": "Member"}
+    graph.emu.state["msgraph_extra_users"] = [contractor]
+    everyone_internal = Pseudonymiser(pseudo.key, frozenset())  # a first pull: no domains known yet
+    people = msgraph.pull_people(PullContext(graph.client, everyone_internal, window=WINDOW))
+    assert people.domains == {"example.org", "example.onmicrosoft.com"}
+    assert people.unjoined == {msgraph.OUTSIDE: 1} and len(people.rows) == 7
+
+    graph.emu.state["msgraph_domains_forbidden"] = True
+    people = msgraph.pull_people(PullContext(graph.client, everyone_internal, window=WINDOW))
+    assert people.domains == {"example.org", "freemail.example"}
+    assert len(people.rows) == 8
+
+
 # ------------------------------------------------------------------------------ first pass
 
 
@@ -114,11 +130,13 @@ def test_paging_reads_every_planted_record(pseudo):
         assert len(emu.requests("msgraph", "/calendarView/delta")) == 16
         for needle in ("/users", "/messages/delta", "/calendarView/delta"):
             assert any("$skiptoken" in r.query for r in emu.requests("msgraph", needle)), needle
-        assert g.client.sent == len(emu.log) == 14 + 17 + 16
+        assert len(emu.requests("msgraph", "/domains")) == 1
+        assert g.client.sent == len(emu.log) == 1 + 14 + 17 + 16
         assert all(r.status == 200 or r.path.endswith("/manager") for r in emu.log)
 
     assert len(people.rows) == 7 and len(people.users) == 7
-    assert people.domains == {"example.org"} and people.unjoined == {}
+    # The tenant's verified domains (GET /domains), not the unverified one.
+    assert people.domains == {"example.org", "example.onmicrosoft.com"} and people.unjoined == {}
     rows = {r["person"]: r for r in people.rows}
     assert rows[g.person("bob")]["manager"] == rows[g.person("cat")]["manager"] == g.person("ann")
     assert {rows[g.person(k)]["manager"] for k in ("eve", "fay", "gus")} == {g.person("dan")}
@@ -211,7 +229,7 @@ def test_identity_is_the_lower_cased_mail_never_the_upn(graph, pseudo):
     assert upn_pseudonym not in dumped and ann.upn not in dumped
     # The room (no mail) and the guest are counted, not loaded; the guest's domain is not ours.
     assert people.unjoined == {msgraph.NO_MAIL: 1, msgraph.GUESTS: 1}
-    assert people.domains == {"example.org"}
+    assert people.domains == {"example.org", "example.onmicrosoft.com"}
     assert len(people.rows) == len(people.users) == 7
     assert len(graph.emu.requests("msgraph", "/manager")) == 7
 
