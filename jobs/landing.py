@@ -37,7 +37,7 @@ from pyspark.sql import functions as F
 
 from jobs import lake
 from jobs.privacy.pseudonym import Pseudonymiser
-from jobs.sources.registry import READY_FLAG
+from jobs.sources.registry import KINDS, READY_FLAG
 from schemas.state import LANDING_MANIFEST
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -95,30 +95,13 @@ class IngestPlan:
         return {ref for u in self.changed for ref in u.file_refs}
 
 
-def _parser_units(source: str, folder: Path) -> list[tuple[str, list[Path], list[str]]]:
-    """(rel, files, record file names) of every unit the source's parser reads."""
-    if source == "chat":
-        from jobs.sources.chat import landed_units as chat_units
-
-        return chat_units(folder)
-    if source == "email":
-        from jobs.sources.email import landed_units
-    elif source == "calendar":
-        from jobs.sources.calendar import landed_units
-    elif source == "people":
-        from jobs.sources.people import landed_units
-    else:
-        raise ValueError(f"unknown source {source!r}")
-    return [(rel, files, [rel]) for rel, files in landed_units(folder)]
-
-
 def landing_units(source: str, folder: Path, pseudo: Pseudonymiser) -> tuple[list[LandingUnit], int]:
     """The units below a source's landing folder, and how many files there no parser reads
     (the ``_READY`` flag, hidden files and a maildir's tmp/ are not counted)."""
     folder = Path(folder)
     units: dict[str, LandingUnit] = {}
     read: set[Path] = set()
-    for rel, files, record_names in _parser_units(source, folder):
+    for rel, files, record_names in KINDS[source].units(folder):
         read.update(files)
         root = folder / rel if (folder / rel).is_dir() else None  # a Slack folder export
         try:

@@ -42,6 +42,16 @@ def _parser(target: str, takes_window: bool = False) -> Callable:
     return call
 
 
+def _single_file_units(target: str) -> Callable:
+    """Units whose records name the unit itself (an mbox, an .ics, a CSV): (rel, files, [rel])."""
+    units = _lazy(target)
+
+    def call(folder):
+        return [(rel, files, [rel]) for rel, files in units(folder)]
+
+    return call
+
+
 @dataclass(frozen=True)
 class SourceKind:
     name: str  # bronze/<name>, quarantine/<name>
@@ -50,19 +60,24 @@ class SourceKind:
     event_time: str | None  # bronze column that places a record in a week (None: not an event)
     events: Callable | None  # silver: (bronze_df, TieRules) -> events_df
     apis: tuple[str, ...]  # vendors whose API pull yields this kind
+    # (folder) -> [(unit path, files, record file names)]: what the landing manifest tracks.
+    units: Callable | None = None
 
 
 KINDS: dict[str, SourceKind] = {
     kind.name: kind
     for kind in (
         SourceKind("email", "email", _parser("jobs.sources.email:parse_email"), "sent_at",
-                   _lazy("jobs.transforms.silver:email_events"), ("msgraph", "google")),
+                   _lazy("jobs.transforms.silver:email_events"), ("msgraph", "google"),
+                   _single_file_units("jobs.sources.email:landed_units")),
         SourceKind("calendar", "calendar", _parser("jobs.sources.calendar:parse_calendar", takes_window=True), "starts_at",
-                   _lazy("jobs.transforms.silver:meeting_events"), ("msgraph", "google")),
+                   _lazy("jobs.transforms.silver:meeting_events"), ("msgraph", "google"),
+                   _single_file_units("jobs.sources.calendar:landed_units")),
         SourceKind("chat", "chat/slack", _parser("jobs.sources.chat:parse_slack"), "sent_at",
-                   _lazy("jobs.transforms.silver:chat_events"), ("slack",)),
+                   _lazy("jobs.transforms.silver:chat_events"), ("slack",),
+                   _lazy("jobs.sources.chat:landed_units")),
         SourceKind("people", "people", _parser("jobs.sources.people:parse_people"), None, None,
-                   ("msgraph", "google")),
+                   ("msgraph", "google"), _single_file_units("jobs.sources.people:landed_units")),
     )
 }
 assert tuple(KINDS) == SOURCES, "schemas.SOURCES and the registry must list the same kinds"
