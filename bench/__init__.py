@@ -1,1 +1,1 @@
-"""`make bench`: the performance benchmark of PRODUCT.md section 9 (see bench/README.md)."""
+"""`make bench`: the performance benchmark and its targets (bench/README.md)."""

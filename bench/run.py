@@ -1,4 +1,4 @@
-"""`make bench`: PRODUCT.md section 9, measured.
+"""`make bench`: the performance targets of bench/README.md, measured.
 
     .venv/bin/python -m bench.run                      # 1k and 10k people, one week
     .venv/bin/python -m bench.run --people 1000,10000 --reps 3
@@ -335,7 +335,7 @@ def format_targets(size: dict) -> list[str]:
     note = "" if size["people"] == 10_000 else "  (the targets are stated for 10k people; shown for reference)"
     fmt = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
     return [
-        f"PRODUCT targets (PRODUCT.md section 9){note}:",
+        f"Performance targets (bench/README.md){note}:",
         f"  events->gold, Spark up: ours/(a) = {fmt(t['events_to_gold_ours_over_a'], '.2f')}   target <= 0.33   {_verdict(p['events_to_gold_vs_a'])}",
         f"  events->gold, Spark up: ours/(b) = {fmt(t['events_to_gold_ours_over_b'], '.2f')}   target <= 2.00   {_verdict(p['events_to_gold_vs_b'])}",
         f"  full weekly run, cold: {fmt(t['cold_full_run_s'], '.1f')} s   target < 60 s   {_verdict(p['cold_full_run'])}",

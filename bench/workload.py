@@ -1,4 +1,4 @@
-"""The benchmark workload of PRODUCT.md section 9: one generated organisation, one ISO week.
+"""The benchmark workload (bench/README.md): one generated organisation, one ISO week.
 
 Everything is vectorised with numpy/pyarrow (no Python loop per event or per recipient) and a
 function of (n_people, seed). Per person and workday about 18 internal emails (about 2.5

@@ -1,4 +1,4 @@
-"""Tunable rules of the pipeline. Defaults are PRODUCT.md section 5; docs/metrics.md explains them."""
+"""Tunable rules of the pipeline. docs/metrics.md explains the defaults."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class TieRules:
 
 @dataclass(frozen=True)
 class PrivacyRules:
-    min_group_size: int = 5  # k; never below 5 (PRODUCT.md section 6)
+    min_group_size: int = 5  # k; never below 5 (docs/privacy.md)
 
     def __post_init__(self) -> None:
         if self.min_group_size < 5:

@@ -48,7 +48,7 @@ def get_spark(app_name: str = "ona") -> SparkSession:
         .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         .config("spark.sql.session.timeZone", "UTC")
-        # 200 partitions made iterative jobs up to 9x slower on 2 cores (STACK-NOTES.md).
+        # 200 partitions made iterative jobs up to 9x slower on 2 cores (measured on this stack).
         .config("spark.sql.shuffle.partitions", str(max(4, 2 * cores)))
         .config("spark.sql.adaptive.enabled", "true")
         # Delta loads each table snapshot with 50 tasks by default: on 2 cores every first read
@@ -58,7 +58,7 @@ def get_spark(app_name: str = "ona") -> SparkSession:
         .config("spark.driver.memory", os.environ.get("ONA_DRIVER_MEMORY", "4g"))
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        # Keep reader features delta-rs cannot read off (PRODUCT.md section 2).
+        # Keep reader features delta-rs cannot read off (docs/lake.md).
         .config("spark.databricks.delta.properties.defaults.enableDeletionVectors", "false")
         # New nullable contract columns reach existing tables on their next MERGE (docs/lake.md,
         # "Migrations"); conform() keeps every write to the contract's columns.

@@ -1,4 +1,4 @@
-"""The lake contract (PRODUCT.md section 4): every table's path, schema, grain and key columns.
+"""The lake contract (docs/lake.md): every table's path, schema, grain and key columns.
 
 Names here are what BI tools see: change one only with a migration and a note.
 """

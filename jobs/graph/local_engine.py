@@ -1,7 +1,7 @@
 """Per-week graph algorithms with igraph, run inside Spark tasks (one task per week).
 
 One week of one organisation's graph fits in one executor (a 100k-person week is ~3M weighted
-edges), and there igraph is 20-100x faster than join-based iterations (PRODUCT.md section 5).
+edges), and there igraph is 20-100x faster than join-based iterations (docs/engines.md).
 Spark groups the edges by week and hands each week to `week_node_metrics` via applyInPandas;
 nothing is collected to the driver.
 """

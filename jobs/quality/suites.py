@@ -1,4 +1,4 @@
-"""One expectation suite per gold table, privacy expectations included (PRODUCT.md section 7).
+"""One expectation suite per gold table, privacy expectations included (docs/quality.md).
 
 `fail` checks block the publish of the week; `warn` checks are reported and published.
 """

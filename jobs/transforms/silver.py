@@ -1,6 +1,6 @@
 """Bronze -> silver: canonical events, directed interactions, people.
 
-Pure DataFrame -> DataFrame functions (PRODUCT.md section 8). Each opens or closes with an
+Pure DataFrame -> DataFrame functions (README.md, Layout). Each opens or closes with an
 explicit select: that is its schema contract.
 """
 
@@ -51,7 +51,7 @@ def _event_columns(
 
 def email_events(bronze_df: DataFrame, rules: TieRules) -> DataFrame:
     """One event per message: sender -> To and Cc. The weight denominator counts every distinct
-    To/Cc recipient, external too; Bcc stays in bronze and forms no ties (PRODUCT.md 5)."""
+    To/Cc recipient, external too; Bcc stays in bronze and forms no ties (docs/metrics.md)."""
     recipients = F.concat(F.col("to"), F.col("cc"))
     return bronze_df.select(
         F.col("record_id").alias("event_id"),
@@ -146,7 +146,7 @@ def chat_events(bronze_df: DataFrame, rules: TieRules) -> DataFrame:
 
 
 def interactions(events_df: DataFrame, rules: TieRules) -> DataFrame:
-    """Directed person-to-person ties of the events that form ties (PRODUCT.md section 5).
+    """Directed person-to-person ties of the events that form ties (docs/metrics.md).
 
     Fan-out events (email, chat): actor -> each participant, base weight / n_participants.
     Meetings: both directions between every pair of present people (organizer included),

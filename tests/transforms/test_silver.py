@@ -275,7 +275,7 @@ def test_people_roster_wins_for_the_fields_it_has_directories_fill_the_rest(spar
 
 
 def test_meeting_with_26_attendees_is_a_broadcast(spark):
-    # PRODUCT.md section 5: the organizer is an attendee (weight = hours / (n_attendees - 1)
+    # docs/metrics.md: the organizer is an attendee (weight = hours / (n_attendees - 1)
     # over organizer + present attendees) and "meetings above 25 attendees form no ties".
     # Organizer + 25 accepted = 26 attendees: a broadcast. Organizer + 24 = 25: not one.
     big = [_attendee(f"p_g{i:02d}") for i in range(25)]
