@@ -67,6 +67,9 @@ class RunContext:
     settings: Settings = field(default_factory=Settings)
     run_id: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6])
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # When this run's build (silver, gold, gates) started: ingests of the same run finish
+    # before it, so their weeks count as built (pending_weeks).
+    build_started_at: datetime | None = None
 
     @property
     def report_dir(self) -> Path:
@@ -423,7 +426,7 @@ def _record_validation_runs(ctx: RunContext, results: list[GateResult], publishe
         (ctx.run_id, r.table, r.week_start, r.suite, r.success, r.week_start in published,
          len(r.checks), len(r.failed_fail), len(r.failed_warn),
          [f"{c.level}: {c.check}" for c in r.failed_fail + r.failed_warn],
-         ctx.pseudo.key_version, checked_at, report, ctx.started_at)
+         ctx.pseudo.key_version, checked_at, report, ctx.build_started_at or ctx.started_at)
         for r in results
     ]
     if rows:
@@ -452,6 +455,7 @@ class RunSummary:
 def build_weeks(ctx: RunContext, weeks: list[date], sources: list[SourceSummary]) -> RunSummary:
     from jobs.quality.report import write_report
 
+    ctx.build_started_at = datetime.now(timezone.utc)
     silver_counts = build_silver(ctx, weeks) if weeks else {}
     log.info("silver built for %s", ", ".join(label(w) for w in weeks))
     outcome = gate_and_publish(ctx, weeks) if weeks else GateOutcome([], [], 0)
