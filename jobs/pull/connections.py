@@ -12,7 +12,6 @@ or the metadata DB. Form of a connection (docs/pull.md):
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -36,8 +35,6 @@ class ApiConnection:
 def get(vendor: str) -> ApiConnection | None:
     """The vendor's connection, or None when none is defined."""
     conn_id = connection_id(vendor)
-    if not _defined_anywhere(conn_id):
-        return None
     from airflow.sdk import BaseHook
 
     try:
@@ -46,12 +43,6 @@ def get(vendor: str) -> ApiConnection | None:
         return None
     extra = conn.extra_dejson if conn.extra else {}
     return ApiConnection(vendor, (conn.host or None), conn.password or None, dict(extra))
-
-
-def _defined_anywhere(conn_id: str) -> bool:
-    # An env variable answers without importing Airflow's lookup machinery; otherwise ask
-    # Airflow (secrets backends, metadata DB) only when it is configured for this process.
-    return bool(os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")) or bool(os.environ.get("AIRFLOW_HOME"))
 
 
 def is_configured(vendor: str) -> bool:

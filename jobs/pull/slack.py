@@ -54,7 +54,10 @@ from typing import Any
 from jobs.pull.base import PullContext, PullOutcome
 from jobs.pull.http import ApiClient, ApiError, AuthError
 from jobs.sources.base import Rejection, to_utc
-from jobs.sources.chat import Conversation, _author, _bots, _ts as canonical_ts, message_row, slack_people
+from jobs.sources.chat import (
+    NO_EMAIL_MESSAGES, NO_EMAIL_USERS, Conversation, bot_ids, canonical_ts, message_author, message_row,
+    slack_people, unaddressed_users,
+)
 
 log = logging.getLogger("ona.pull.slack")
 
@@ -69,8 +72,6 @@ AUTH_ERRORS = frozenset({
 UNREADABLE_CONVERSATION = frozenset({"not_in_channel", "channel_not_found"})
 _KINDS_WITH_MEMBERS = ("dm", "group_dm")
 _CODE = re.compile(r"^[a-z0-9_.:,-]{1,80}$")
-_NO_EMAIL_USERS = "slack users without e-mail"
-_NO_EMAIL_MESSAGES = "messages by users without e-mail"
 _UNKNOWN_MESSAGES = "messages by users not in users.list"
 
 
@@ -133,10 +134,10 @@ def pull_chat(ctx: PullContext) -> PullOutcome:
 
     users = [u for u in pages(client, "users.list", {"limit": PAGE_LIMIT}, "members") if isinstance(u, dict)]
     people = slack_people(users, pseudo)
-    bots = _bots(users)  # bots, apps and Slackbot are not people: never counted
-    no_email = {uid for uid, person in people.items() if person is None} - bots
+    bots = bot_ids(users)  # bots, apps and Slackbot are not people: never counted
+    no_email = unaddressed_users(users, people)
     if no_email:
-        outcome.unjoined[_NO_EMAIL_USERS] = len(no_email)
+        outcome.unjoined[NO_EMAIL_USERS] = len(no_email)
 
     reader = _Reader(ctx, people, bots, no_email)
     conversations = pages(client, "conversations.list",
@@ -312,9 +313,9 @@ class _Reader:
         out.rows.append(row)
         seen.add(parsed[0])
         # Counted as the export parser counts them (system subtypes included).
-        author = _author(message)
+        author = message_author(message)
         if isinstance(author, str) and author in self.no_email:
-            out.unjoined[_NO_EMAIL_MESSAGES] = out.unjoined.get(_NO_EMAIL_MESSAGES, 0) + 1
+            out.unjoined[NO_EMAIL_MESSAGES] = out.unjoined.get(NO_EMAIL_MESSAGES, 0) + 1
         elif isinstance(author, str) and author not in self.people and author not in self.bots:
             # Slack Connect users of another workspace are not in users.list.
             out.unjoined[_UNKNOWN_MESSAGES] = out.unjoined.get(_UNKNOWN_MESSAGES, 0) + 1

@@ -49,6 +49,9 @@ _KINDS_WITH_MEMBERS = ("dm", "group_dm")
 _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# ParseOutcome.unjoined reasons (exports and the Web API alike).
+NO_EMAIL_USERS = "slack users without e-mail"
+NO_EMAIL_MESSAGES = "messages by users without e-mail"
 
 
 def parse_slack(folder: Path, pseudo: Pseudonymiser, only: set[str] | None = None) -> ParseOutcome:
@@ -175,7 +178,7 @@ def _parse_export(export: _Export, pseudo: Pseudonymiser) -> ParseOutcome:
         return outcome
     people = slack_people(users_doc, pseudo)
     # People without an address: their messages load without a sender, and are counted.
-    unaddressed = {user_id for user_id, person in people.items() if person is None} - _bots(users_doc)
+    unaddressed = unaddressed_users(users_doc, people)
     by_unaddressed = 0
 
     conversations: dict[str, Conversation] = {}
@@ -216,17 +219,17 @@ def _parse_export(export: _Export, pseudo: Pseudonymiser) -> ParseOutcome:
                 reject(name, index, row or "message is not a JSON object")
             else:
                 outcome.rows.append(row)
-                author = _author(message)
+                author = message_author(message)
                 if isinstance(author, str) and author in unaddressed:
                     by_unaddressed += 1
     if unaddressed:
-        outcome.unjoined["slack users without e-mail"] = len(unaddressed)
+        outcome.unjoined[NO_EMAIL_USERS] = len(unaddressed)
     if by_unaddressed:
-        outcome.unjoined["messages by users without e-mail"] = by_unaddressed
+        outcome.unjoined[NO_EMAIL_MESSAGES] = by_unaddressed
     return outcome
 
 
-def _bots(users: list) -> set[str]:
+def bot_ids(users: list) -> set[str]:
     """Ids of bots, apps and Slackbot: accounts that are not people."""
     return {
         str(user["id"]) for user in users
@@ -271,22 +274,28 @@ def slack_people(users: list, pseudo: Pseudonymiser) -> dict[str, str | None]:
     return out
 
 
+def unaddressed_users(users: list, people: dict[str, str | None]) -> set[str]:
+    """Ids of the people (not bots) whose profile has no e-mail: their messages load without
+    a sender and are counted as unjoined, by export and Web API alike."""
+    return {user_id for user_id, person in people.items() if person is None} - bot_ids(users)
+
+
 def message_row(message: dict, conversation: Conversation, people: dict, file_ref: str | None,
                 pseudo: Pseudonymiser) -> dict | str:
     """The bronze row of one message (an export's or the Web API's: same shape), or the reason
     it is rejected."""
-    parsed = _ts(message.get("ts"))
+    parsed = canonical_ts(message.get("ts"))
     if parsed is None:
         return "missing or unparseable ts"
     ts, sent_at = parsed
     channel_id = conversation.channel_id
 
-    author = _author(message)
+    author = message_author(message)
 
     thread_ref, is_reply, parent_author = None, False, None
     raw_thread = message.get("thread_ts")
     if raw_thread not in (None, ""):
-        thread_parsed = _ts(raw_thread)
+        thread_parsed = canonical_ts(raw_thread)
         thread_ts = thread_parsed[0] if thread_parsed else str(raw_thread).strip()
         thread_ref = pseudo.ref("thread", channel_id, thread_ts)
         is_reply = thread_ts != ts
@@ -311,7 +320,7 @@ def message_row(message: dict, conversation: Conversation, people: dict, file_re
     }
 
 
-def _author(message: dict):
+def message_author(message: dict):
     """The Slack user id of the message's author (None for bots and system messages)."""
     author = message.get("user")
     comment = message.get("comment")
@@ -321,7 +330,7 @@ def _author(message: dict):
     return author
 
 
-def _ts(raw) -> tuple[str, datetime] | None:
+def canonical_ts(raw) -> tuple[str, datetime] | None:
     """(canonical "seconds.micros" string, aware UTC instant). Decimal keeps the six digits
     exact, so the same message gets the same record_id whichever export it comes from."""
     if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):

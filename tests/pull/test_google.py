@@ -61,6 +61,13 @@ class Session:
             self.users = outcome.users
         return outcome
 
+    def first_pass(self, kind: str) -> tuple[PullOutcome, int]:
+        """The directory, then a first pull of ``kind`` with a clean request log: (outcome,
+        requests it sent)."""
+        self.pull("people")
+        self.emu.clear_log()
+        return self.sent(self.pull, kind)
+
     def sent(self, fn, *args, **kwargs):
         """(result, requests sent by it)."""
         before = self.client.sent
@@ -118,9 +125,7 @@ def test_hosts_and_kinds():
 
 def test_email_first_pass_pages_every_mailbox_and_one_message_is_one_record(emu, pseudo):
     s = Session(emu, pseudo)
-    s.pull("people")
-    emu.clear_log()
-    outcome, sent = s.sent(s.pull, "email")
+    outcome, sent = s.first_pass("email")
     assert sent == PASS1_EMAIL_REQUESTS
     assert len(paths(emu, "/profile")) == 7
     lists = [r for r in paths(emu) if r.path.endswith("/messages")]
@@ -164,9 +169,7 @@ def test_gmail_metadata_scope_lists_without_q_and_filters_by_internal_date(emu, 
 
 def test_calendar_first_pass_one_row_per_occurrence(emu, pseudo):
     s = Session(emu, pseudo)
-    s.pull("people")
-    emu.clear_log()
-    outcome, sent = s.sent(s.pull, "calendar")
+    outcome, sent = s.first_pass("calendar")
     assert sent == PASS1_CALENDAR_REQUESTS
     first_pages = [r for r in paths(emu, "/events") if "pageToken" not in r.query]
     assert all(r.query["timeMin"] == "2026-03-30T00:00:00Z" and "timeMax" not in r.query for r in first_pages)
