@@ -1,8 +1,10 @@
-"""Tunable rules of the pipeline. docs/metrics.md explains the defaults."""
+"""Tunable rules of the pipeline. docs/metrics.md explains the tie rules, docs/privacy.md the
+privacy knobs; `Settings.from_env()` reads the ONA_* variables a deployment sets."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,10 @@ class TieRules:
 @dataclass(frozen=True)
 class PrivacyRules:
     min_group_size: int = 5  # k; never below 5 (docs/privacy.md)
+    # Weeks that passed their gates wait for `ona approve` before BI readers see them.
+    require_approval: bool = False
+    # An opt-out list other than <landing>/people/opt_out.csv (one column: email).
+    opt_out_file: str | None = None
 
     def __post_init__(self) -> None:
         if self.min_group_size < 5:
@@ -33,9 +39,80 @@ class PrivacyRules:
 
 
 @dataclass(frozen=True)
+class RetentionRules:
+    """How long each layer keeps a week (by event time), and how long VACUUM keeps the files
+    of removed rows for readers still on an older version (docs/privacy.md, "Retention")."""
+
+    bronze_weeks: int = 13
+    silver_weeks: int = 26
+    gold_weeks: int = 104
+    quality_weeks: int = 104
+    vacuum_retain_hours: int = 168
+
+    def __post_init__(self) -> None:
+        if min(self.bronze_weeks, self.silver_weeks, self.gold_weeks, self.quality_weeks) < 1:
+            raise ValueError("retention windows are at least one week")
+        if self.vacuum_retain_hours < 0:
+            raise ValueError("vacuum_retain_hours cannot be negative")
+
+
+@dataclass(frozen=True)
+class DPRules:
+    """Optional differential privacy for group-level outputs (docs/privacy.md, "Differential
+    privacy"). Edge-level: a release protects any one tie's presence and weight."""
+
+    enabled: bool = False
+    epsilon_per_release: float = 0.5  # spent by one week's group table
+    weekly_budget: float = 1.0  # total over every release of the same week (rebuilds spend too)
+    weight_clip: float = 5.0  # one tie contributes at most this weight to a group cell
+
+    def __post_init__(self) -> None:
+        if self.epsilon_per_release <= 0 or self.weekly_budget <= 0 or self.weight_clip <= 0:
+            raise ValueError("epsilon, budget and clip must be positive")
+
+
+@dataclass(frozen=True)
 class Settings:
     ties: TieRules = field(default_factory=TieRules)
     privacy: PrivacyRules = field(default_factory=PrivacyRules)
+    retention: RetentionRules = field(default_factory=RetentionRules)
+    dp: DPRules = field(default_factory=DPRules)
     # Above this many edges in one week the local graph engine refuses (size guard, see
     # docs/engines.md); 20M weighted edges is ~2 GB of pandas in one task.
     max_local_edges: int = 20_000_000
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        """Defaults, overridden by the ONA_* variables documented in docs/privacy.md."""
+        env = os.environ if environ is None else environ
+
+        def flag(name: str) -> bool | None:
+            value = env.get(name)
+            return None if value is None or value == "" else value.strip().lower() in ("1", "true", "yes", "on")
+
+        def pick(name: str, kind):
+            value = env.get(name)
+            return None if value is None or value == "" else kind(value)
+
+        def overrides(**values):
+            return {k: v for k, v in values.items() if v is not None}
+
+        settings = cls()
+        return replace(
+            settings,
+            privacy=replace(settings.privacy, **overrides(
+                min_group_size=pick("ONA_MIN_GROUP_SIZE", int),
+                require_approval=flag("ONA_REQUIRE_APPROVAL"),
+                opt_out_file=pick("ONA_OPT_OUT_FILE", str))),
+            retention=replace(settings.retention, **overrides(
+                bronze_weeks=pick("ONA_RETENTION_BRONZE_WEEKS", int),
+                silver_weeks=pick("ONA_RETENTION_SILVER_WEEKS", int),
+                gold_weeks=pick("ONA_RETENTION_GOLD_WEEKS", int),
+                quality_weeks=pick("ONA_RETENTION_QUALITY_WEEKS", int),
+                vacuum_retain_hours=pick("ONA_VACUUM_RETAIN_HOURS", int))),
+            dp=replace(settings.dp, **overrides(
+                enabled=flag("ONA_DP"),
+                epsilon_per_release=pick("ONA_DP_EPSILON", float),
+                weekly_budget=pick("ONA_DP_WEEKLY_BUDGET", float),
+                weight_clip=pick("ONA_DP_WEIGHT_CLIP", float))),
+        )

@@ -491,7 +491,7 @@ def _context(landing: Path | None, lake_root: Path, settings: Settings | None, s
     landing = Path(landing) if landing else None
     return RunContext(spark=spark, lake=Path(lake_root),
                       pseudo=make_pseudonymiser(landing, spark=spark, lake_root=Path(lake_root)),
-                      settings=settings or Settings())
+                      settings=settings or Settings.from_env())
 
 
 def ingest(landing: Path, lake_root: Path, source: str, weeks: list[date] | None = None,

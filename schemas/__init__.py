@@ -14,6 +14,14 @@ if TYPE_CHECKING:  # keeps `import schemas.sources` free of Spark for DAG parsin
 # The source kinds: landing sub-folders, bronze/<source> and quarantine/<source> tables.
 SOURCES = ("email", "calendar", "chat", "people")
 
+# How a column holds person pseudonyms, i.e. what erasing one person does to it
+# (jobs/privacy/scrub.py, docs/privacy.md "Erasure"):
+DROP_ROW = "row"  # the row is about the person (sender, edge end, metrics row): delete it
+SET_NULL = "null"  # the person is named in passing (organizer, manager): null the value
+ARRAY_ELEMENT = "element"  # an array of pseudonyms (recipients, members): remove the element
+ATTENDEE_ELEMENT = "attendee"  # an array of structs with a `person` field: remove the struct
+CONTAINS_TEXT = "text"  # a free string that may embed a pseudonym (pull state): delete the row
+
 
 @dataclass(frozen=True)
 class Table:
@@ -22,3 +30,11 @@ class Table:
     keys: tuple[str, ...]  # the grain: unique together
     partition_by: tuple[str, ...] = ()
     description: str = ""
+    # (column, how) for every column that holds a person pseudonym; erasure, opt-out and
+    # retention walk these. A table with none holds nothing about any one person.
+    person_columns: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def zone(self) -> str:
+        """`gold` and `quality` are the BI zone; everything else is restricted (docs/privacy.md)."""
+        return self.path.split("/", 1)[0]

@@ -16,7 +16,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from schemas import SOURCES, Table
+from schemas import ARRAY_ELEMENT, ATTENDEE_ELEMENT, DROP_ROW, SET_NULL, SOURCES, Table
 
 _PROVENANCE = [
     StructField("record_id", StringType(), False),  # keyed hash; the dedup key
@@ -109,10 +109,15 @@ QUARANTINE = StructType(
 )
 
 BRONZE = {
-    "email": Table("bronze/email", EMAIL, ("record_id",)),
-    "calendar": Table("bronze/calendar", CALENDAR, ("record_id",)),
-    "chat": Table("bronze/chat", CHAT, ("record_id",)),
-    "people": Table("bronze/people", PEOPLE, ("record_id",)),
+    "email": Table("bronze/email", EMAIL, ("record_id",), person_columns=(
+        ("sender", DROP_ROW), ("to", ARRAY_ELEMENT), ("cc", ARRAY_ELEMENT), ("bcc", ARRAY_ELEMENT))),
+    "calendar": Table("bronze/calendar", CALENDAR, ("record_id",), person_columns=(
+        ("organizer", SET_NULL), ("attendees", ATTENDEE_ELEMENT))),
+    "chat": Table("bronze/chat", CHAT, ("record_id",), person_columns=(
+        ("sender", DROP_ROW), ("members", ARRAY_ELEMENT), ("mentions", ARRAY_ELEMENT),
+        ("parent_author", SET_NULL), ("reactors", ARRAY_ELEMENT))),
+    "people": Table("bronze/people", PEOPLE, ("record_id",), person_columns=(
+        ("person", DROP_ROW), ("manager", SET_NULL))),
 }
 QUARANTINE_TABLES = {
     source: Table(f"quarantine/{source}", QUARANTINE, ("record_ref", "reason")) for source in SOURCES

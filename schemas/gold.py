@@ -11,7 +11,7 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from schemas import Table
+from schemas import DROP_ROW, Table
 
 EDGES = StructType(
     [
@@ -34,8 +34,6 @@ PERSON_METRICS = StructType(
     [
         StructField("week_start", DateType(), False),
         StructField("person", StringType(), False),
-        StructField("department", StringType(), True),
-        StructField("team", StringType(), True),
         StructField("in_degree", LongType(), False),
         StructField("out_degree", LongType(), False),
         StructField("degree", LongType(), False),  # distinct neighbours, either direction
@@ -63,9 +61,16 @@ GROUP_METRICS = StructType(
         StructField("group_b", StringType(), False),
         StructField("weight", DoubleType(), True),  # null when suppressed
         StructField("n_people_pairs", LongType(), True),  # null when suppressed
-        StructField("n_active_a", LongType(), True),
-        StructField("n_active_b", LongType(), True),
+        # Distinct people behind the cell on each side; a cell is published only when both are
+        # at least k (docs/privacy.md, "One rule for every group output"). Null when suppressed.
+        StructField("n_people_a", LongType(), True),
+        StructField("n_people_b", LongType(), True),
         StructField("is_suppressed", BooleanType(), False),
+        # Why a cell is null: "fewer than k people", or "complementary" (hidden so that the
+        # suppressed cells cannot be recovered from the week's total). Null when published.
+        StructField("suppression", StringType(), True),
+        # The privacy loss of the noisy weight and pair count when differential privacy is on.
+        StructField("dp_epsilon", DoubleType(), True),
     ]
 )
 
@@ -86,9 +91,11 @@ NETWORK_SUMMARY = StructType(
     ]
 )
 
-EDGES_WEEKLY = Table("gold/edges_weekly", EDGES, ("week_start", "src", "dst"), ("week_start",))
+EDGES_WEEKLY = Table("gold/edges_weekly", EDGES, ("week_start", "src", "dst"), ("week_start",),
+                     person_columns=(("src", DROP_ROW), ("dst", DROP_ROW)))
 PERSON_METRICS_WEEKLY = Table(
-    "gold/person_metrics_weekly", PERSON_METRICS, ("week_start", "person"), ("week_start",)
+    "gold/person_metrics_weekly", PERSON_METRICS, ("week_start", "person"), ("week_start",),
+    person_columns=(("person", DROP_ROW),),
 )
 GROUP_METRICS_WEEKLY = Table(
     "gold/group_metrics_weekly",

@@ -4,6 +4,7 @@ from pyspark.sql.types import (
     ArrayType,
     BooleanType,
     DateType,
+    DoubleType,
     IntegerType,
     LongType,
     MapType,
@@ -67,3 +68,68 @@ INGEST_RUNS = StructType(
 )
 
 INGEST_RUNS_TABLE = Table("quality/ingest_runs", INGEST_RUNS, ("run_id", "source", "origin"), ())
+
+# Differential privacy spent per week and release (docs/privacy.md, "Differential privacy").
+PRIVACY_BUDGET_TABLE = Table(
+    "quality/privacy_budget",
+    StructType([
+        StructField("week_start", DateType(), False),
+        StructField("run_id", StringType(), False),
+        StructField("release", StringType(), False),  # the table released, e.g. gold/group_metrics_weekly
+        StructField("mechanism", StringType(), False),  # e.g. laplace (OpenDP)
+        StructField("epsilon", DoubleType(), False),
+        StructField("recorded_at", TimestampType(), False),
+    ]),
+    ("week_start", "run_id", "release"),
+    description="Privacy budget spent by each DP release",
+)
+
+# `ona erase` runs, without who (docs/privacy.md, "Erasure").
+ERASURES_TABLE = Table(
+    "quality/erasures",
+    StructType([
+        StructField("erasure_id", StringType(), False),
+        StructField("erased_at", TimestampType(), False),
+        StructField("reason", StringType(), False),  # "request" (ona erase) or "opt-out"
+        StructField("people", IntegerType(), False),  # how many people were erased
+        StructField("rows_removed", MapType(StringType(), LongType(), False), False),  # table -> rows deleted
+        StructField("rows_changed", MapType(StringType(), LongType(), False), False),  # table -> rows that only named them
+        StructField("weeks_rebuilt", ArrayType(StringType(), False), False),
+        StructField("tables_vacuumed", IntegerType(), False),
+    ]),
+    ("erasure_id",),
+    description="Erasures applied (counts only, never who)",
+)
+
+# Retention applied per table (docs/privacy.md, "Retention").
+RETENTION_RUNS_TABLE = Table(
+    "quality/retention_runs",
+    StructType([
+        StructField("run_id", StringType(), False),
+        StructField("table", StringType(), False),
+        StructField("applied_at", TimestampType(), False),
+        StructField("window_weeks", IntegerType(), False),
+        StructField("cutoff", DateType(), False),  # rows before this date were removed
+        StructField("rows_removed", LongType(), False),
+        StructField("vacuum_retain_hours", IntegerType(), False),
+    ]),
+    ("run_id", "table"),
+    description="Retention windows applied, with VACUUM",
+)
+
+# Weeks waiting for, or given, a privacy officer's approval (docs/privacy.md, "Approval").
+APPROVALS_TABLE = Table(
+    "quality/approvals",
+    StructType([
+        StructField("week_start", DateType(), False),
+        StructField("run_id", StringType(), False),
+        StructField("state", StringType(), False),  # waiting, approved, rejected, superseded
+        StructField("staged_at", TimestampType(), False),
+        StructField("decided_at", TimestampType(), True),
+    ]),
+    ("week_start", "run_id"),
+    description="Gate-passed weeks staged for approval, and the decisions",
+)
+
+QUALITY_TABLES = (VALIDATION_RUNS_TABLE, INGEST_RUNS_TABLE, PRIVACY_BUDGET_TABLE, ERASURES_TABLE,
+                  RETENTION_RUNS_TABLE, APPROVALS_TABLE)

@@ -12,7 +12,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from schemas import Table
+from schemas import ARRAY_ELEMENT, DROP_ROW, SET_NULL, Table
 
 EVENTS = StructType(
     [
@@ -56,8 +56,11 @@ PEOPLE = StructType(
     ]
 )
 
-SILVER_EVENTS = Table("silver/events", EVENTS, ("event_id",), ("week_start",))
+SILVER_EVENTS = Table("silver/events", EVENTS, ("event_id",), ("week_start",),
+                      person_columns=(("actor", DROP_ROW), ("participants", ARRAY_ELEMENT)))
 SILVER_INTERACTIONS = Table(
-    "silver/interactions", INTERACTIONS, ("week_start", "event_id", "src", "dst"), ("week_start",)
+    "silver/interactions", INTERACTIONS, ("week_start", "event_id", "src", "dst"), ("week_start",),
+    person_columns=(("src", DROP_ROW), ("dst", DROP_ROW)),
 )
-SILVER_PEOPLE = Table("silver/people", PEOPLE, ("person",))
+SILVER_PEOPLE = Table("silver/people", PEOPLE, ("person",),
+                      person_columns=(("person", DROP_ROW), ("manager", SET_NULL)))

@@ -1,13 +1,14 @@
 """What the pipeline remembers between runs, kept in the lake (not in Airflow, the home folder
 or /tmp), so that a lake copied elsewhere resumes where it stopped.
 
-Nothing here identifies a person: state is keyed by directory ids and keyed references
-(``pseudo.ref``), never by an address or a channel name.
+State is keyed by directory ids and keyed references (``pseudo.ref``), never by an address or
+a channel name; the calendar item map's values may name an attendee's pseudonym, which
+erasure removes.
 """
 
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
-from schemas import Table
+from schemas import CONTAINS_TEXT, Table
 
 # API cursors (delta links, sync tokens, history ids, watermarks) and the item map that lets a
 # later "@removed"/"cancelled" item find its bronze record: one row per (vendor, kind, name).
@@ -24,6 +25,7 @@ PULL_STATE = Table(
         ]
     ),
     ("vendor", "kind", "name"),
+    person_columns=(("value", CONTAINS_TEXT),),
     description="API cursors and item map of `ona pull` (docs/pull.md)",
 )
 
