@@ -29,7 +29,7 @@ from schemas.bronze import BRONZE
 from schemas.gold import EDGES_WEEKLY, GOLD_TABLES, NETWORK_SUMMARY_WEEKLY, PERSON_METRICS_WEEKLY
 from schemas.silver import SILVER_EVENTS, SILVER_INTERACTIONS, SILVER_PEOPLE
 
-KEY = b"bench-key"
+KEY = b"247109393d4fb9c8f8a9db0132874ac90d4e2ca2b1b5503372095e56bdfe44e5"  # a fixed key in the documented form (64 hex digits)
 SPARK_CONF_ENV = "ONA_BENCH_SPARK_CONF"
 
 

@@ -39,7 +39,7 @@ WEEK_START = datetime(2026, 3, 2, tzinfo=UTC)  # Monday of ISO week 2026-W10
 WEEK_START_DATE = date(2026, 3, 2)
 PULLED_AT = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
 RUN_ID = "bench"
-KEY = b"bench-key"
+KEY = b"247109393d4fb9c8f8a9db0132874ac90d4e2ca2b1b5503372095e56bdfe44e5"  # a fixed key in the documented form (64 hex digits)
 KEY_VERSION = Pseudonymiser(key=KEY).key_version
 WORKDAYS = 5
 DAY_US = 86_400 * 1_000_000

@@ -15,11 +15,52 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 def _run(args: argparse.Namespace) -> int:
     from jobs import pipeline
+    from jobs.privacy.pseudonym import MissingKeyError, WeakKeyError
 
     weeks = parse_weeks(args.weeks) if args.weeks else None
-    summary = pipeline.run(Path(args.landing) if args.landing else None, Path(args.lake), weeks)
+    try:
+        summary = pipeline.run(Path(args.landing) if args.landing else None, Path(args.lake), weeks)
+    except (MissingKeyError, WeakKeyError, pipeline.NoInternalDomainsError) as exc:
+        print(f"ona run: {exc}", file=sys.stderr)
+        return 2
     print(summary.to_json())
+    if summary.waiting_weeks:
+        return 0 if len(summary.published_weeks) + len(summary.waiting_weeks) == len(summary.weeks) else 3
     return 0 if len(summary.published_weeks) == len(summary.weeks) else 3
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from jobs.privacy.pseudonym import generate_key
+
+    key = generate_key()
+    if args.out:
+        out = Path(args.out)
+        if out.exists():
+            print(f"ona keygen: {out} exists; a key is never overwritten", file=sys.stderr)
+            return 2
+        # Created readable by its owner only, before the key is written into it.
+        out.touch(mode=0o600)
+        out.write_text(key + "\n")
+        print(f"wrote a new 256-bit key to {out}")
+    else:
+        print(key)
+    return 0
+
+
+def _decide(args: argparse.Namespace) -> int:
+    """`ona approve` / `ona reject`: a privacy officer's decision on a staged week."""
+    from jobs.privacy import approval
+    from jobs.spark import get_spark
+    from jobs.weeks import parse_week
+
+    decide = approval.approve if args.verb == "approve" else approval.reject
+    try:
+        decide(get_spark(), Path(args.lake), parse_week(args.week), args.run)
+    except approval.ApprovalError as exc:
+        print(f"ona {args.verb}: {exc}", file=sys.stderr)
+        return 2
+    print(f"week {args.week} from run {args.run}: {'published' if args.verb == 'approve' else 'rejected'}")
+    return 0
 
 
 def _pull(args: argparse.Namespace) -> int:
@@ -59,12 +100,77 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.dir), n_people=args.people, weeks=args.weeks, seed=args.seed)
 
 
+def _erase(args: argparse.Namespace) -> int:
+    """`ona erase`: addresses -> pseudonyms, then jobs.privacy.erase. Prints counts only: an
+    address or a pseudonym on a terminal or in a job log would undo the erasure."""
+    import json
+
+    from jobs import pipeline
+    from jobs.privacy.erase import erase
+    from jobs.privacy.pseudonym import EXTERNAL_PREFIX, MissingKeyError, WeakKeyError
+    from jobs.spark import get_spark
+
+    lake = Path(args.lake)
+    if not lake.is_dir():
+        print(f"ona erase: no lake at {lake}", file=sys.stderr)
+        return 2
+    spark = get_spark()
+    try:
+        pseudo = pipeline.make_pseudonymiser(None, key_file=args.key_file, spark=spark, lake_root=lake, warn=False)
+    except (MissingKeyError, WeakKeyError) as exc:
+        print(f"ona erase: {exc}", file=sys.stderr)
+        return 2
+    if not pseudo.internal_domains:
+        # Without them every address would look internal: an outsider could not be told apart.
+        print("ona erase: no internal domain known (set ONA_INTERNAL_DOMAINS); nothing erased", file=sys.stderr)
+        return 2
+    people, refused = set(), []
+    for position, address in enumerate(args.addresses, 1):
+        pseudonym = pseudo.person(address)
+        if pseudonym is None:
+            refused.append(f"address {position}: not a usable e-mail address")
+        elif pseudonym.startswith(EXTERNAL_PREFIX):
+            refused.append(f"address {position}: outside the internal domains; external participants "
+                           "are kept only as their domain, never as a person")
+        else:
+            people.add(pseudonym)
+    if refused:
+        for line in refused:
+            print(f"ona erase: {line}", file=sys.stderr)
+        print("ona erase: nothing erased", file=sys.stderr)
+        return 2
+    record = erase(spark, lake, people, reason=args.reason)
+    print(json.dumps(record.summary(), indent=2))
+    return 3 if record.weeks_not_rebuilt else 0
+
+
+def _retain(args: argparse.Namespace) -> int:
+    import json
+
+    from jobs.config import Settings
+    from jobs.privacy.retention import apply_retention
+    from jobs.spark import get_spark
+
+    lake = Path(args.lake)
+    if not lake.is_dir():
+        print(f"ona retain: no lake at {lake}", file=sys.stderr)
+        return 2
+    rows = apply_retention(get_spark(), lake, Settings.from_env().retention)
+    print(json.dumps(rows, indent=2, default=str))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ona", description="Collaboration-network pipeline")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO)")
     verbs = parser.add_subparsers(dest="verb", required=True)
 
-    run = verbs.add_parser("run", help="ingest a landing folder (if given), build, gate and publish weeks")
+    run = verbs.add_parser(
+        "run", help="ingest a landing folder (if given), build, gate and publish weeks",
+        description="Exit codes: 0 every week published (or waiting for approval), 2 refused before "
+                    "reading anything (no key, a key weaker than 128 bits, or no internal domains "
+                    "known: no roster, no pulled directory and no ONA_INTERNAL_DOMAINS), 3 a week "
+                    "was blocked by its gates.")
     run.add_argument("--landing", help="folder with email/, calendar/, chat/slack/, people/ (new files only)")
     run.add_argument("--lake", required=True, help="lake root (Delta tables)")
     run.add_argument("--weeks", help="2026-W10 or 2026-W10..2026-W12 (default: the weeks that new "
@@ -82,6 +188,20 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("--landing", help="landing folder whose roster gives internal domains (optional)")
     pull.set_defaults(func=_pull)
 
+    keygen = verbs.add_parser("keygen", help="print (or write with --out) a new pseudonym key: 64 hex digits")
+    keygen.add_argument("--out", help="write the key to this new file (mode 0600) instead of printing it")
+    keygen.set_defaults(func=_keygen)
+
+    for verb, help_text in (("approve", "publish a staged week into gold (approval required)"),
+                            ("reject", "discard a staged week; gold keeps its previous version")):
+        decision = verbs.add_parser(verb, help=help_text, description=(
+            "Exit codes: 0 done, 2 no waiting candidate of that week from that run. The run ids "
+            "waiting are in the run's report and in quality/approvals."))
+        decision.add_argument("--lake", required=True)
+        decision.add_argument("--week", required=True, help="2026-W10")
+        decision.add_argument("--run", required=True, help="the run id that staged the week")
+        decision.set_defaults(func=_decide)
+
     pseudonym = verbs.add_parser("pseudonym", help="print the pseudonym of an identifier")
     pseudonym.add_argument("identifier")
     pseudonym.add_argument("--key-file", help="key file (default: $ONA_PSEUDONYM_KEY or $ONA_PSEUDONYM_KEY_FILE)")
@@ -95,6 +215,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--api", action="store_true",
                       help="pull from a local emulator of Graph, Google and Slack instead of files")
     demo.set_defaults(func=_demo)
+    erase = verbs.add_parser(
+        "erase", help="erase people (by address) from every table, week and history of the lake",
+        description="Removes the rows about each person, their mentions elsewhere, rebuilds the weeks "
+                    "they were in and purges every table's history (docs/privacy.md). Prints counts only. "
+                    "Exit codes: 0 erased, 2 refused (an address unusable or external, no key, no known "
+                    "internal domain, no lake): nothing erased, 3 erased, but a week they were in was not "
+                    "rebuilt (held back by its gates, or its bronze is past retention): its gold keeps "
+                    "the scrubbed previous version.")
+    erase.add_argument("--lake", required=True, help="lake root (Delta tables)")
+    erase.add_argument("--reason", default="request", help='recorded in quality/erasures (default "request")')
+    erase.add_argument("--key-file", help="key file (default: $ONA_PSEUDONYM_KEY or $ONA_PSEUDONYM_KEY_FILE)")
+    erase.add_argument("addresses", nargs="+", metavar="ADDRESS", help="e-mail address of a person to erase")
+    erase.set_defaults(func=_erase)
+
+    retain = verbs.add_parser(
+        "retain", help="delete rows older than the retention windows, then VACUUM",
+        description="Windows from ONA_RETENTION_*_WEEKS and ONA_VACUUM_RETAIN_HOURS (docs/privacy.md); "
+                    "prints one JSON object per table. Exit codes: 0 applied, 2 no lake.")
+    retain.add_argument("--lake", required=True, help="lake root (Delta tables)")
+    retain.set_defaults(func=_retain)
     return parser
 
 

@@ -127,7 +127,10 @@ def landing_units(source: str, folder: Path, pseudo: Pseudonymiser) -> tuple[lis
 
 def _count_unrecognised(source: str, folder: Path, read: set[Path]) -> int:
     """Files below the folder that no unit holds, except the ``_READY`` flag, hidden files
-    (or in hidden folders) and the files of a maildir's tmp/ (deliveries under way)."""
+    (or in hidden folders), the files of a maildir's tmp/ (deliveries under way) and the
+    people folder's opt-out list (read by the privacy step, not by a parser)."""
+    from jobs.sources.people import OPT_OUT_FILE
+
     if not folder.is_dir():
         return 0
     count = 0
@@ -139,6 +142,8 @@ def _count_unrecognised(source: str, folder: Path, read: set[Path]) -> int:
             continue
         for name in filenames:
             path = here / name
+            if source == "people" and name.lower() == OPT_OUT_FILE:
+                continue
             if path not in read and name != READY_FLAG and not name.startswith(".") and path.is_file():
                 count += 1
     return count

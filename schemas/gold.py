@@ -107,3 +107,17 @@ NETWORK_SUMMARY_WEEKLY = Table(
     "gold/network_summary_weekly", NETWORK_SUMMARY, ("week_start",), ("week_start",)
 )
 GOLD_TABLES = (EDGES_WEEKLY, PERSON_METRICS_WEEKLY, GROUP_METRICS_WEEKLY, NETWORK_SUMMARY_WEEKLY)
+
+
+def _staged(table: Table) -> Table:
+    """A gold table's candidate rows waiting for approval: the same columns plus the run."""
+    return Table(
+        "staging/" + table.path.split("/", 1)[1],
+        StructType(list(table.schema.fields) + [StructField("run_id", StringType(), False)]),
+        (*table.keys, "run_id"), table.partition_by, person_columns=table.person_columns,
+        description=f"Candidate rows of {table.path} waiting for `ona approve` (restricted)",
+    )
+
+
+# Restricted: BI readers never see a week before a privacy officer approved it.
+STAGING_TABLES = {table.path: _staged(table) for table in GOLD_TABLES}

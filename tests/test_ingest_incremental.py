@@ -35,7 +35,7 @@ def bronze(lake):
 def test_changed_calendar_file_keeps_other_weeks_under_weeks_and_rebuilds_weeks_it_loses(spark, tmp_path, monkeypatch):
     from jobs import pipeline
 
-    monkeypatch.setenv("ONA_PSEUDONYM_KEY", "incremental-ingest-test-key-0123")
+    monkeypatch.setenv("ONA_PSEUDONYM_KEY", "33c4f7b39043214abcbb5b5f216b228534de4f85b59a904165e1e43faee93a0a")
     monkeypatch.setenv("ONA_INTERNAL_DOMAINS", "example.org")
     landing, lake = tmp_path / "landing", tmp_path / "lake"
     (landing / "calendar").mkdir(parents=True)

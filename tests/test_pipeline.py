@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 
-KEY = "pipeline-test-key"
+KEY = "f440d0c926b9728a93427bc6789cbf9798e99dc9049d3ef8691cbdd62395a16a"
 GOLD = ["gold/edges_weekly", "gold/person_metrics_weekly", "gold/group_metrics_weekly",
         "gold/network_summary_weekly"]
 GOLD_KEYS = {
@@ -106,11 +106,17 @@ def test_gold_tables_open_with_delta_rs_and_are_consistent(org):
 def test_small_groups_are_suppressed(org):
     groups = delta_frame(org["lake"], "gold/group_metrics_weekly")
     published = groups[~groups["is_suppressed"]]
-    assert (published[["n_active_a", "n_active_b"]] >= 5).all().all()
+    assert len(published) > 0 and (published[["n_people_a", "n_people_b"]] >= 5).all().all()
     # Legal has 3 people in the generated roster: every pair touching it is suppressed.
     legal = groups[(groups["group_a"] == "Legal") | (groups["group_b"] == "Legal")]
     assert len(legal) > 0 and legal["is_suppressed"].all() and legal["weight"].isna().all()
-    assert org["first"].groups_suppressed == int(groups["is_suppressed"].sum())
+    assert set(legal["suppression"]) == {"fewer than k people"}
+    hidden = groups[groups["is_suppressed"]]
+    assert hidden[["weight", "n_people_pairs", "n_people_a", "n_people_b"]].isna().all().all()
+    assert org["first"].groups_suppressed == len(hidden)
+    # No BI-visible person table carries a department: pseudonym + metrics only.
+    metrics = delta_frame(org["lake"], "gold/person_metrics_weekly")
+    assert not {"department", "team", "manager", "location", "hire_date", "timezone"} & set(metrics.columns)
 
 
 def test_rerun_without_new_files_reads_and_builds_nothing(org):
@@ -190,7 +196,7 @@ def test_report_is_self_contained_html(org):
     page = Path(org["first"].report).read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>")
     assert "http://" not in page and "https://" not in page  # nothing loaded from a network
-    assert "key version" in page and org["first"].key_version in page
+    assert "Key identifier" in page and org["first"].privacy["key_id"] in page
     assert page.count("<h3>") == 8  # one section per table and week
 
 

@@ -20,8 +20,10 @@ def test_real_exports_run_end_to_end_without_leaking_identities(spark, shared_da
     from jobs import pipeline
     from jobs.weeks import parse_weeks
 
-    monkeypatch.setenv("ONA_PSEUDONYM_KEY", "real-files-key")
-    monkeypatch.delenv("ONA_INTERNAL_DOMAINS", raising=False)
+    monkeypatch.setenv("ONA_PSEUDONYM_KEY", "84c250dc1a9fc073b8161e1e4890ce2b548998d5202fb25b0d980eec02a0904b")
+    # The workspace's members and the mailbox's owner write from gmail.com: the organisation's
+    # domain here. Everyone else becomes their domain.
+    monkeypatch.setenv("ONA_INTERNAL_DOMAINS", "gmail.com")
     slack = shared_data / "chat" / "slack-export-houstondatavis"
     landing = tmp_path / "landing"
     (landing / "chat" / "slack").mkdir(parents=True)
@@ -41,6 +43,11 @@ def test_real_exports_run_end_to_end_without_leaking_identities(spark, shared_da
     assert summary.published_weeks == ["2016-W28", "2016-W29"], summary.gates
     edges = DeltaTable(str(lake / "gold/edges_weekly")).to_pandas()
     assert len(edges) > 0
+    # Outside addresses (algorit.ma, supertype.ai, google.com, ...) were collapsed, and counted.
+    from jobs.privacy.pseudonym import EXTERNAL
+
+    assert summary.privacy["excluded"][EXTERNAL] > 0
+    assert not edges["src"].str.startswith("x_").any() and not edges["dst"].str.startswith("x_").any()
 
     users = json.loads((slack / "users.json").read_text())
     names = {u.get("real_name", "") for u in users} | {u.get("name", "") for u in users}
@@ -53,3 +60,20 @@ def test_real_exports_run_end_to_end_without_leaking_identities(spark, shared_da
     blob = "\n".join(texts).lower()
     assert ADDRESS.search(blob) is None
     assert sorted(n for n in names if n in blob) == []
+
+
+def test_without_internal_domains_the_run_refuses_and_writes_nothing(shared_data, tmp_path, monkeypatch, capsys):
+    """No roster, no pulled directory, no ONA_INTERNAL_DOMAINS: every address would count as
+    internal, so `ona run` refuses (exit 2) before reading a file."""
+    from jobs.cli import main
+
+    monkeypatch.setenv("ONA_PSEUDONYM_KEY", "84c250dc1a9fc073b8161e1e4890ce2b548998d5202fb25b0d980eec02a0904b")
+    monkeypatch.delenv("ONA_INTERNAL_DOMAINS", raising=False)
+    landing = tmp_path / "landing"
+    (landing / "email").mkdir(parents=True)
+    (landing / "email" / "takeout").symlink_to(shared_data / "email" / "gmail-takeout-mbox")
+    lake = tmp_path / "lake"
+    assert main(["run", "--landing", str(landing), "--lake", str(lake)]) == 2
+    error = capsys.readouterr().err
+    assert "no internal domains known" in error and "ONA_INTERNAL_DOMAINS" in error
+    assert not any(lake.rglob("*.parquet"))

@@ -54,8 +54,11 @@ def print_summary(lake: Path, summary: dict) -> None:
     network, groups = table("gold/network_summary_weekly"), table("gold/group_metrics_weekly")
     last_week = metrics["week_start"].max()
     week = metrics[metrics["week_start"] == last_week]
-    # Brokers: people whose ties reach the most departments other than their own.
-    department = week.set_index("person")["department"]
+    # Brokers: people whose ties reach the most departments other than their own. Departments
+    # come from the restricted zone (silver/people): the operator running the demo may read it,
+    # BI readers of gold may not (docs/privacy.md, "Two zones").
+    department = table("silver/people").set_index("person")["department"]
+    week = week.assign(department=week["person"].map(department))
     week_edges = edges[edges["week_start"] == last_week]
     reach = (
         week_edges.assign(own=week_edges["src"].map(department), other=week_edges["dst"].map(department))
@@ -74,7 +77,7 @@ def print_summary(lake: Path, summary: dict) -> None:
     print("\n=== ONA demo ===")
     print(f"lake:    {lake}")
     print(f"report:  {summary['report']}")
-    print(f"run:     {summary['run_id']}  key version {summary['key_version']}")
+    print(f"run:     {summary['run_id']}  key identifier {summary['key_version']}")
     print(f"weeks:   {', '.join(summary['weeks'])}  published: {', '.join(summary['published_weeks'])}")
     for source, counts in summary["sources"].items():
         files = ""

@@ -66,7 +66,7 @@ def pull(lake_root: Path, vendors: list[str] | None = None, weeks: list[date] | 
     """Pull the vendors (default: every configured one). Raises PullError subclasses with one
     clear line (auth refused, API unreachable, not configured); what was loaded before the
     error stays loaded, with its cursors."""
-    from jobs.pipeline import RunContext, SourceSummary, load_outcome, make_pseudonymiser, week_window
+    from jobs.pipeline import RunContext, SourceSummary, load_opt_out, load_outcome, make_pseudonymiser, week_window
     from jobs.spark import get_spark
 
     lake_root = Path(lake_root)
@@ -81,8 +81,9 @@ def pull(lake_root: Path, vendors: list[str] | None = None, weeks: list[date] | 
             "or AIRFLOW_CONN_ONA_SLACK (docs/pull.md)")
     spark = spark or get_spark()
     # No warning without domains: a directory pull supplies them, other kinds refuse (below).
-    pseudo = make_pseudonymiser(Path(landing) if landing else None, spark=spark, lake_root=lake_root, warn=False)
-    ctx = RunContext(spark=spark, lake=lake_root, pseudo=pseudo)
+    pseudo = make_pseudonymiser(Path(landing) if landing else None, spark=spark, lake_root=lake_root,
+                                require_domains=False)
+    ctx = RunContext(spark=spark, lake=lake_root, pseudo=pseudo, opt_out=load_opt_out(landing, pseudo))
     summary = PullSummary(run_id=ctx.run_id)
     touched: set[str] = set()
     client_args = {k: v for k, v in (("transport", transport), ("sleep", sleep)) if v is not None}

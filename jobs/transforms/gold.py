@@ -133,7 +133,10 @@ def person_metrics_weekly(
     weeks: list[date],
 ) -> DataFrame:
     """One row per week and person: everyone on the roster that week, everyone with a tie, and
-    everyone who sent or attended something. Graph metrics are null for people without ties."""
+    everyone who sent or attended something. Graph metrics are null for people without ties.
+    No person attribute (department, team, ...) is carried: gold is the BI zone, and a
+    pseudonym next to its department would let a reader rebuild the group cells the k rule
+    hides (docs/privacy.md, "Two zones")."""
     keys = ["week_start", "person"]
     persons_df = (
         roster_for_weeks(people_df, weeks)
@@ -148,9 +151,8 @@ def person_metrics_weekly(
         persons_df.join(degrees_df, on=keys, how="left")
         .join(node_metrics_df.drop("week_modularity"), on=keys, how="left")
         .join(load_df, on=keys, how="left")
-        .join(people_df.select("person", "department", "team"), on="person", how="left")
         .select(
-            *keys, "department", "team",
+            *keys,
             *[F.coalesce(c, F.lit(0)).cast("long").alias(c) for c in zero_long[:3]],
             *[F.coalesce(c, F.lit(0.0)).alias(c) for c in zero_double[:3]],
             "pagerank", "component", "component_size", "community", "clustering",
@@ -160,50 +162,71 @@ def person_metrics_weekly(
     )
 
 
-def group_metrics_weekly(edges_df: DataFrame, people_df: DataFrame, privacy: PrivacyRules) -> DataFrame:
-    """Department-to-department interaction matrix with k-suppression.
+SUPPRESSED_UNDER_K = "fewer than k people"
+SUPPRESSED_COMPLEMENTARY = "complementary"
 
-    A pair is suppressed when either group has fewer than k active people (people with at least
-    one tie that week): its weight, pair count and group sizes are nulled, its row is kept and
-    flagged so that the suppression is counted.
+
+def group_metrics_weekly(edges_df: DataFrame, people_df: DataFrame, privacy: PrivacyRules) -> DataFrame:
+    """Department-to-department interaction matrix, published cell by cell under one rule
+    (docs/privacy.md, "One rule for every group output"):
+
+    1. A cell is published only when at least k distinct people stand behind it on each side
+       (k distinct senders in group_a, k distinct receivers in group_b), whatever the size of
+       the departments. Otherwise its values are nulled and it is flagged, never dropped.
+    2. Every edge of the week lies in exactly one cell, so the week's total (edges_weekly,
+       network_summary_weekly) minus the published cells gives the sum of the suppressed ones.
+       When the people behind all suppressed cells together are fewer than k on a side, the
+       published cell with the smallest weight is suppressed too ("complementary"), so that
+       sum always stands for at least k people on each side.
     """
+    k = privacy.min_group_size
     groups_df = people_df.select("person", F.coalesce("department", F.lit(UNASSIGNED_GROUP)).alias("group"))
 
     def with_group(df: DataFrame, person_col: str, group_col: str) -> DataFrame:
         return df.join(
-            groups_df.withColumnRenamed("person", person_col).withColumnRenamed("group", group_col),
+            F.broadcast(groups_df.withColumnRenamed("person", person_col).withColumnRenamed("group", group_col)),
             on=person_col, how="left",
         ).withColumn(group_col, F.coalesce(group_col, F.lit(UNASSIGNED_GROUP)))
 
+    cell = ["week_start", "group_a", "group_b"]
     grouped_df = edges_df.transform(lambda df: with_group(df, "src", "group_a")).transform(
         lambda df: with_group(df, "dst", "group_b")
     )
-    active_df = (
-        _from_both_ends(grouped_df, {"person": "src", "group": "group_a"}, {"person": "dst", "group": "group_b"})
-        .distinct()
-        .groupBy("week_start", "group")
-        .agg(F.count("*").alias("n_active"))
+    cells_df = grouped_df.groupBy(*cell).agg(
+        F.sum("weight").alias("weight"),
+        F.count("*").alias("n_people_pairs"),
+        F.countDistinct("src").alias("n_people_a"),
+        F.countDistinct("dst").alias("n_people_b"),
+    ).withColumn("under_k", (F.col("n_people_a") < k) | (F.col("n_people_b") < k))
+
+    # People behind all primary-suppressed cells of the week, on each side.
+    hidden_people_df = (
+        grouped_df.join(cells_df.where("under_k").select(*cell), on=cell, how="inner")
+        .groupBy("week_start")
+        .agg(F.countDistinct("src").alias("hidden_a"), F.countDistinct("dst").alias("hidden_b"))
     )
-    matrix_df = grouped_df.groupBy("week_start", "group_a", "group_b").agg(
-        F.sum("weight").alias("weight"), F.count("*").alias("n_people_pairs")
+    smallest_first = Window.partitionBy("week_start", "under_k").orderBy("weight", "group_a", "group_b")
+    marked_df = (
+        cells_df.join(hidden_people_df, on="week_start", how="left")
+        .withColumn("needs_complement", (F.col("hidden_a") < k) | (F.col("hidden_b") < k))
+        .withColumn("rank", F.row_number().over(smallest_first))
+        .withColumn(
+            "suppression",
+            F.when(F.col("under_k"), F.lit(SUPPRESSED_UNDER_K))
+            .when(F.coalesce("needs_complement", F.lit(False)) & (F.col("rank") == 1), F.lit(SUPPRESSED_COMPLEMENTARY)),
+        )
     )
-    k = privacy.min_group_size
-    joined_df = matrix_df.join(
-        active_df.withColumnRenamed("group", "group_a").withColumnRenamed("n_active", "n_active_a"),
-        on=["week_start", "group_a"], how="left",
-    ).join(
-        active_df.withColumnRenamed("group", "group_b").withColumnRenamed("n_active", "n_active_b"),
-        on=["week_start", "group_b"], how="left",
-    )
-    is_suppressed = (F.col("n_active_a") < k) | (F.col("n_active_b") < k)
+    is_suppressed = F.col("suppression").isNotNull()
     keep = lambda c: F.when(~is_suppressed, F.col(c))  # noqa: E731
-    return joined_df.select(
+    return marked_df.select(
         "week_start", F.lit("department").alias("group_kind"), "group_a", "group_b",
         keep("weight").alias("weight"),
         keep("n_people_pairs").cast("long").alias("n_people_pairs"),
-        keep("n_active_a").cast("long").alias("n_active_a"),
-        keep("n_active_b").cast("long").alias("n_active_b"),
+        keep("n_people_a").cast("long").alias("n_people_a"),
+        keep("n_people_b").cast("long").alias("n_people_b"),
         is_suppressed.alias("is_suppressed"),
+        "suppression",
+        F.lit(None).cast("double").alias("dp_epsilon"),
     )
 
 

@@ -19,7 +19,7 @@ def test_pull_dag_fills_bronze_from_the_connection_and_resumes_from_the_lake(spa
     emulator = serve.start(page_size=2)
     try:
         monkeypatch.setenv("AIRFLOW_CONN_ONA_SLACK", emulator.connection_json("slack"))
-        monkeypatch.setenv("ONA_PSEUDONYM_KEY", "pull-dag-test-key-0123456789abcdef")
+        monkeypatch.setenv("ONA_PSEUDONYM_KEY", "2b19ea9d66a8b49de1870de2c0923d177727492e4bb119ce438575be5cb58b63")
         monkeypatch.setenv("ONA_INTERNAL_DOMAINS", "example.org")
         lake = tmp_path / "lake"
         dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).get_dag("ona_pull_slack")

@@ -179,7 +179,7 @@ def test_ready_flag_triggers_ingest_then_weekly_graph_builds_the_week(tmp_path):
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "ONA_LANDING": str(landing),
         "ONA_LAKE": str(lake),
-        "ONA_PSEUDONYM_KEY": "live-scheduler-test-key",
+        "ONA_PSEUDONYM_KEY": "a1e012baef10815caa4c7af4fcbe5d1869bdaa9958d754fe249b0e216535c74a",
         "ONA_INTERNAL_DOMAINS": "example.org",
         "ONA_DRIVER_MEMORY": "1g",
         "GX_ANALYTICS_ENABLED": "false",

@@ -13,7 +13,7 @@ from tests.emulator.server import TOKEN
 @pytest.fixture
 def emulator(monkeypatch):
     emu = serve.start(page_size=50, org=make_org())
-    monkeypatch.setenv("ONA_PSEUDONYM_KEY", "cli-pull-test-key-0123456789abcdef")
+    monkeypatch.setenv("ONA_PSEUDONYM_KEY", "d38f8d9771e86131d0f38f87a0e8f195796e603a93e88dd3546e4bc1c834035f")
     for vendor in ("MSGRAPH", "GOOGLE", "SLACK"):
         monkeypatch.delenv(f"AIRFLOW_CONN_ONA_{vendor}", raising=False)
     yield emu

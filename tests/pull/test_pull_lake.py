@@ -18,7 +18,7 @@ from tests.emulator.org import W15, ChatMessage, Email, leak_markers, make_org
 
 pytestmark = pytest.mark.slow
 
-KEY = "pull-lake-test-key-0123456789abcdef"
+KEY = "0f259c6b8ad61e860bd65af49d8566eeac24d74a28373e69d214ce54cc028017"
 NOW = datetime(2026, 4, 9, 18, 0, tzinfo=timezone.utc)  # Thursday of 2026-W15
 
 

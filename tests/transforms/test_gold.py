@@ -110,37 +110,88 @@ def test_degrees_match_networkx(spark):
 # group_metrics_weekly -------------------------------------------------------------------
 
 
-def test_group_metrics_weekly_suppresses_groups_below_k(spark):
-    roster = (
-        [(f"p_s{i}", "Sales", None) for i in range(1, 7)]  # 6 on the roster, 4 active
-        + [(f"p_e{i}", "Eng", None) for i in range(1, 7)]  # 6 on the roster, 5 active in W1
-    )
-    edges = [
-        (W1, "p_e1", "p_e2", 1.0), (W1, "p_e2", "p_e3", 0.5), (W1, "p_e3", "p_e4", 2.0),
-        (W1, "p_e4", "p_e5", 0.25), (W1, "p_e5", "p_e1", 1.25),
-        (W1, "p_s1", "p_s2", 1.0), (W1, "p_s3", "p_s4", 1.0),
-        (W1, "p_s1", "p_e1", 0.5), (W1, "p_e2", "p_s2", 0.75),
-        (W1, "p_zz", "p_e1", 0.3),  # not on the roster
-        (W2, "p_e1", "p_e2", 1.0), (W2, "p_e2", "p_e3", 1.0),  # only 3 Eng active in W2
-    ]
+def _cells(spark, edges, roster):
     result = gold.group_metrics_weekly(
         spark.createDataFrame(edges, EDGE_SCHEMA), _people_df(spark, roster), PrivacyRules()
     ).collect()
-    got = {
+    assert {r["group_kind"] for r in result} == {"department"}
+    return {
         (r["week_start"], r["group_a"], r["group_b"]): (
-            r["weight"], r["n_people_pairs"], r["n_active_a"], r["n_active_b"], r["is_suppressed"]
+            r["weight"], r["n_people_pairs"], r["n_people_a"], r["n_people_b"], r["suppression"]
         )
         for r in result
     }
-    assert {r["group_kind"] for r in result} == {"department"}
-    hidden = (None, None, None, None, True)
+
+
+def _hidden(reason):
+    return (None, None, None, None, reason)
+
+
+UNDER_K = _hidden("fewer than k people")
+COMPLEMENTARY = _hidden("complementary")
+
+
+def test_a_cell_between_two_large_departments_made_of_one_pair_is_suppressed(spark):
+    """The old rule looked at department sizes: both departments here have 6 active people,
+    yet the Eng->Sales cell is one person pair, i.e. one individual tie weight."""
+    roster = [(f"p_s{i}", "Sales", None) for i in range(6)] + [(f"p_e{i}", "Eng", None) for i in range(6)]
+    ring = lambda g, w: [(W1, f"p_{g}{i}", f"p_{g}{(i + 1) % 6}", w) for i in range(6)]  # noqa: E731
+    edges = ring("e", 1.0) + ring("s", 2.0) + [(W1, "p_e0", "p_s0", 0.7)]
+    got = _cells(spark, edges, roster)
+    # Eng->Sales: 1 sender, 1 receiver < k. Alone it would be recoverable as total - published,
+    # so the smallest published cell (Eng->Eng, 6.0 < Sales->Sales 12.0) is hidden with it.
     assert got == {
-        (W1, "Eng", "Eng"): (5.0, 5, 5, 5, False),  # 1 + 0.5 + 2 + 0.25 + 1.25
-        (W1, "Sales", "Sales"): hidden,
-        (W1, "Sales", "Eng"): hidden,
-        (W1, "Eng", "Sales"): hidden,
-        (W1, "(unassigned)", "Eng"): hidden,
-        (W2, "Eng", "Eng"): hidden,
+        (W1, "Eng", "Sales"): UNDER_K,
+        (W1, "Eng", "Eng"): COMPLEMENTARY,
+        (W1, "Sales", "Sales"): (12.0, 6, 6, 6, None),
+    }
+
+
+def test_cells_are_published_by_distinct_people_per_side(spark):
+    roster = (
+        [(f"p_s{i}", "Sales", None) for i in range(1, 7)]
+        + [(f"p_e{i}", "Eng", None) for i in range(1, 8)]
+        + [(f"p_h{i}", "HR", None) for i in range(1, 3)]
+    )
+    edges = (
+        # Eng->Eng: 5 senders e1..e5, 5 receivers e2..e6: published
+        [(W1, f"p_e{i}", f"p_e{i + 1}", 1.0) for i in range(1, 6)]
+        # Sales->Eng: 5 senders to 5 receivers: published; 6 pairs (s1 writes to two)
+        + [(W1, f"p_s{i}", f"p_e{i}", 0.5) for i in range(1, 6)] + [(W1, "p_s1", "p_e7", 0.5)]
+        # Eng->Sales: 6 senders, but all to s1 and s2 only: 2 receivers < k
+        + [(W1, f"p_e{i}", "p_s1" if i % 2 else "p_s2", 0.25) for i in range(1, 7)]
+        # HR->Eng: 2 senders < k; off-roster p_zz -> Eng: 1 sender < k
+        + [(W1, "p_h1", "p_e1", 1.0), (W1, "p_h2", "p_e2", 1.0), (W1, "p_zz", "p_e1", 0.3)]
+        # Week 2: only 3 Eng people: under k, and hidden alone it would be the week's total.
+        + [(W2, "p_e1", "p_e2", 1.0), (W2, "p_e2", "p_e3", 1.0)]
+    )
+    got = _cells(spark, edges, roster)
+    # W1 suppressed cells together: senders e1..e6, h1, h2, zz (9), receivers s1, s2, e1, e2 (4) < k:
+    # the smallest published cell (Sales->Eng 3.0 < Eng->Eng 5.0) is hidden too.
+    assert got == {
+        (W1, "Eng", "Eng"): (5.0, 5, 5, 5, None),
+        (W1, "Sales", "Eng"): COMPLEMENTARY,
+        (W1, "Eng", "Sales"): UNDER_K,
+        (W1, "HR", "Eng"): UNDER_K,
+        (W1, "(unassigned)", "Eng"): UNDER_K,
+        (W2, "Eng", "Eng"): UNDER_K,
+    }
+
+
+def test_no_complementary_cell_when_the_suppressed_cells_stand_for_k_people(spark):
+    roster = [(f"p_a{i}", "A", None) for i in range(10)] + [(f"p_b{i}", "B", None) for i in range(10)]
+    edges = (
+        [(W1, f"p_a{i}", f"p_a{(i + 1) % 10}", 1.0) for i in range(10)]  # A->A: 10 x 10
+        # A->B: 6 senders to b0..b2 (3 receivers < k); B->A: b3..b5 (3 senders < k) to 6
+        + [(W1, f"p_a{i}", f"p_b{i % 3}", 0.5) for i in range(6)]
+        + [(W1, f"p_b{3 + i % 3}", f"p_a{i}", 0.5) for i in range(6)]
+    )
+    got = _cells(spark, edges, roster)
+    # Together: senders a0..a5, b3..b5 (9), receivers b0..b2, a0..a5 (9): at least k each side.
+    assert got == {
+        (W1, "A", "A"): (10.0, 10, 10, 10, None),
+        (W1, "A", "B"): UNDER_K,
+        (W1, "B", "A"): UNDER_K,
     }
 
 
@@ -263,17 +314,14 @@ def test_person_metrics_weekly_roster_and_defaults(spark):
         (W2, "p_a"), (W2, "p_b"), (W2, "p_n"), (W2, "p_q"), (W2, "p_h"),
     }
 
+    assert not {"department", "team", "manager", "location", "hire_date", "timezone"} & set(result.columns)
     a = got[(W1, "p_a")]
-    assert (a["department"], a["degree"], a["strength"], a["pagerank"], a["component_size"]) == (
-        "Eng", 1, 2.5, 0.6, 2
-    )
+    assert (a["degree"], a["strength"], a["pagerank"], a["component_size"]) == (1, 2.5, 0.6, 2)
     assert (a["emails_sent"], a["broadcasts_sent"], a["meetings_attended"], a["meeting_hours"]) == (
         3, 1, 2, 1.5
     )
     b = got[(W1, "p_b")]
-    assert (b["department"], b["in_strength"], b["emails_sent"], b["meeting_hours"]) == (
-        "Sales", 2.0, 0, 0.0
-    )
+    assert (b["in_strength"], b["emails_sent"], b["meeting_hours"]) == (2.0, 0, 0.0)
 
     zeros = {
         "in_degree": 0, "out_degree": 0, "degree": 0, "in_strength": 0.0, "out_strength": 0.0,
@@ -286,6 +334,5 @@ def test_person_metrics_weekly_roster_and_defaults(spark):
         row = got[key]
         assert {k: row[k] for k in zeros} == zeros, key
         assert {k: row[k] for k in graph_nulls} == graph_nulls, key
-    assert got[(W1, "p_q")]["department"] is None
     x = got[(W1, "p_x")]
-    assert (x["department"], x["degree"], x["pagerank"], x["chat_messages_sent"]) == (None, 0, None, 4)
+    assert (x["degree"], x["pagerank"], x["chat_messages_sent"]) == (0, None, 4)
