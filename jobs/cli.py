@@ -116,13 +116,10 @@ def _erase(args: argparse.Namespace) -> int:
         return 2
     spark = get_spark()
     try:
-        pseudo = pipeline.make_pseudonymiser(None, key_file=args.key_file, spark=spark, lake_root=lake, warn=False)
-    except (MissingKeyError, WeakKeyError) as exc:
-        print(f"ona erase: {exc}", file=sys.stderr)
-        return 2
-    if not pseudo.internal_domains:
-        # Without them every address would look internal: an outsider could not be told apart.
-        print("ona erase: no internal domain known (set ONA_INTERNAL_DOMAINS); nothing erased", file=sys.stderr)
+        # Without internal domains every address would look internal: it refuses.
+        pseudo = pipeline.make_pseudonymiser(None, key_file=args.key_file, spark=spark, lake_root=lake)
+    except (MissingKeyError, WeakKeyError, pipeline.NoInternalDomainsError) as exc:
+        print(f"ona erase: {exc}; nothing erased", file=sys.stderr)
         return 2
     people, refused = set(), []
     for position, address in enumerate(args.addresses, 1):
@@ -141,7 +138,7 @@ def _erase(args: argparse.Namespace) -> int:
         return 2
     record = erase(spark, lake, people, reason=args.reason)
     print(json.dumps(record.summary(), indent=2))
-    return 3 if record.weeks_not_rebuilt else 0
+    return 3 if record.weeks_held else 0
 
 
 def _retain(args: argparse.Namespace) -> int:
@@ -220,9 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Removes the rows about each person, their mentions elsewhere, rebuilds the weeks "
                     "they were in and purges every table's history (docs/privacy.md). Prints counts only. "
                     "Exit codes: 0 erased, 2 refused (an address unusable or external, no key, no known "
-                    "internal domain, no lake): nothing erased, 3 erased, but a week they were in was not "
-                    "rebuilt (held back by its gates, or its bronze is past retention): its gold keeps "
-                    "the scrubbed previous version.")
+                    "internal domain, no lake): nothing erased, 3 erased, but the rebuild of a week they "
+                    "were in was held back by its gates: its gold keeps the scrubbed previous version "
+                    "(see the report).")
     erase.add_argument("--lake", required=True, help="lake root (Delta tables)")
     erase.add_argument("--reason", default="request", help='recorded in quality/erasures (default "request")')
     erase.add_argument("--key-file", help="key file (default: $ONA_PSEUDONYM_KEY or $ONA_PSEUDONYM_KEY_FILE)")

@@ -7,6 +7,10 @@ tables, with no duplicates.
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -93,4 +97,114 @@ def overwrite(spark: SparkSession, lake: Path | str, table: Table, df: DataFrame
     )
 
 
+# ---------------------------------------------------------------- maintenance (erasure, retention)
 
+RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
+VACUUM_LOGGING = "spark.databricks.delta.vacuum.logging.enabled"
+# VACUUM lists a table's folders with this many Spark tasks (default 10000): one VACUUM of a
+# small table took 67-113 s on 2 busy cores with it, 5-8 s with 4 (the erasure test's lake).
+LISTING_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
+# Delta's own floor (the default delta.deletedFileRetentionDuration): VACUUM below it is refused
+# unless the retention check is off.
+DELTA_MIN_RETAIN_HOURS = 168
+# A _delta_log entry that belongs to one version: 00000000000000000012.json, .crc,
+# .checkpoint.parquet, .checkpoint.<part>.<parts>.parquet, .checkpoint.<uuid>.json|parquet, and
+# 00000000000000000010.00000000000000000012.compacted.json (named by its first version).
+_VERSIONED = re.compile(r"^(\d{20})\.")
+
+
+def _location(lake: Path | str, table: Table | str) -> str:
+    return table_path(lake, table) if isinstance(table, Table) else str(Path(lake) / table)
+
+
+@contextmanager
+def _session_conf(spark: SparkSession, values: dict[str, str]) -> Iterator[None]:
+    """Set session confs for a block and put back what was there (set or unset)."""
+    before = {key: spark.conf.get(key, None) for key in values}
+    for key, value in values.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+
+
+def vacuum(spark: SparkSession, lake: Path | str, table: Table | str, retain_hours: float) -> None:
+    """VACUUM one table: delete the data files no version younger than ``retain_hours`` needs.
+
+    Below Delta's 168-hour floor the retention check is switched off for this call only: the
+    callers (erasure, retention) mean it, and every other job keeps the guard."""
+    conf = {VACUUM_LOGGING: "true", LISTING_PARALLELISM: str(max(2, spark.sparkContext.defaultParallelism))}
+    if retain_hours < DELTA_MIN_RETAIN_HOURS:
+        conf[RETENTION_CHECK] = "false"
+    with _session_conf(spark, conf):
+        DeltaTable.forPath(spark, _location(lake, table)).vacuum(float(retain_hours))
+
+
+def purge_history(spark: SparkSession, lake: Path | str, table: Table | str) -> int:
+    """Leave a table with its current version only: no data file and no log entry of an older
+    version remains, so neither time travel nor a look at the files can return a removed row.
+    Returns how many log entries were deleted.
+
+    Delta's commits, version checksums and older checkpoints carry per-file min/max statistics
+    and DELETE/UPDATE predicates in plain text, so VACUUM alone is not enough. The steps:
+
+    1. VACUUM RETAIN 0 HOURS (with VACUUM logging forced on, so that the newest commit is Delta's
+       VACUUM END entry: counts only, no statistics and no predicate);
+    2. a checkpoint of that newest version (``DeltaLog.checkpoint``), checked to be in place;
+    3. every log entry of an older version deleted (commits, checksums, checkpoints, compacted
+       commits, staged commits), together with Hadoop's ``.crc`` sidecar files.
+
+    This is what Delta's own log clean-up does once ``delta.logRetentionDuration`` has passed,
+    without the wait: readers rebuild the table from the newest checkpoint plus the commits
+    after it, which all stay (the checkpoint version's commit too: Delta needs it). Tables with
+    v2 checkpoints (sidecar files) are refused rather than half purged. Run it while no job
+    writes the table: a reader still on an older version fails instead of reading it.
+    """
+    location = _location(lake, table)
+    jvm = spark.sparkContext._jvm
+    log_dir = jvm.org.apache.hadoop.fs.Path(location.rstrip("/") + "/_delta_log")
+    fs = log_dir.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    sidecars = jvm.org.apache.hadoop.fs.Path(log_dir, "_sidecars")
+    if fs.exists(sidecars) and len(fs.listStatus(sidecars)) > 0:
+        raise RuntimeError(f"{location}: v2 checkpoint sidecars present; history not purged")
+
+    vacuum(spark, lake, table, 0)
+    none = jvm.scala.Option.empty()
+    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, location)
+    snapshot = delta_log.update(False, none, none)
+    version = snapshot.version()
+    delta_log.checkpoint(snapshot, none)
+    prefix = f"{version:020d}."
+    if not any(s.getPath().getName().startswith(prefix + "checkpoint") for s in fs.listStatus(log_dir)):
+        raise RuntimeError(f"{location}: no checkpoint at version {version}; history not purged")
+
+    deleted = 0
+    for folder in (log_dir, jvm.org.apache.hadoop.fs.Path(log_dir, "_staged_commits")):
+        if not fs.exists(folder):
+            continue
+        for status in fs.listStatus(folder):
+            match = _VERSIONED.match(status.getPath().getName())
+            # ChecksumFileSystem (local disks) deletes the .crc sidecar with its file.
+            if match and int(match[1]) < version and fs.delete(status.getPath(), False):
+                deleted += 1
+    jvm.org.apache.spark.sql.delta.DeltaLog.invalidateCache(spark._jsparkSession, jvm.org.apache.hadoop.fs.Path(location))
+    _remove_orphan_checksums(location)
+    return deleted
+
+
+def _remove_orphan_checksums(location: str) -> None:
+    """Delete Hadoop ``.<name>.crc`` files whose ``<name>`` is gone (local lakes only): a
+    checksum names no value, but one without its file is litter from a deletion that bypassed
+    the checksumming file system."""
+    if not os.path.isdir(location):
+        return
+    for folder, _, files in os.walk(location):
+        present = set(files)
+        for name in files:
+            if name.startswith(".") and name.endswith(".crc") and name[1:-4] not in present:
+                os.remove(os.path.join(folder, name))

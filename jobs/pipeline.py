@@ -18,8 +18,10 @@ from pyspark.sql import functions as F
 from jobs import lake
 from jobs.config import Settings
 from jobs.graph.local_engine import weekly_node_metrics
+from jobs.privacy.opt_out import OptOut, opt_out_path, read_opt_out
 from jobs.privacy.pseudonym import Pseudonymiser, load_key
-from jobs.quality.gates import GateResult, SuiteInputs, run_gate
+from jobs.privacy.scrub import drops, scrub
+from jobs.quality.gates import GateResult, SuiteInputs, newest_ingests, run_week_gates
 from jobs.sources.base import ParseOutcome
 from jobs.sources.registry import EVENT_TIME, KINDS, LANDING_FOLDERS
 from jobs.transforms import gold, silver
@@ -36,6 +38,11 @@ from schemas.quality import INGEST_RUNS_TABLE, VALIDATION_RUNS_TABLE
 from schemas.silver import SILVER_EVENTS, SILVER_INTERACTIONS, SILVER_PEOPLE
 
 log = logging.getLogger("ona")
+
+# Run-summary reasons for records that are not anyone's tie (docs/privacy.md, "What is counted").
+BOT_MESSAGES = "bot and system messages"
+OPTED_OUT_RECORDS = "records by opted-out people (dropped)"
+OTHER_KEY_VERSION = "bronze records of another key version (not used)"
 
 
 @dataclass
@@ -70,6 +77,8 @@ class RunContext:
     # When this run's build (silver, gold, gates) started: ingests of the same run finish
     # before it, so their weeks count as built (pending_weeks).
     build_started_at: datetime | None = None
+    # People on the opt-out list (pseudonyms, in memory only): dropped before bronze.
+    opt_out: OptOut = field(default_factory=lambda: OptOut(frozenset()))
 
     @property
     def report_dir(self) -> Path:
@@ -78,6 +87,13 @@ class RunContext:
 
 class NoInternalDomainsError(RuntimeError):
     """Fail closed: without known internal domains every address would count as internal."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no internal domains known: land a roster under people/, pull a directory (ona pull), "
+            "or set ONA_INTERNAL_DOMAINS=example.org,... Without one, outside correspondents "
+            "would become individual people, so nothing is ingested."
+        )
 
 
 def internal_domains(landing: Path | None, spark: SparkSession | None = None,
@@ -98,11 +114,21 @@ def internal_domains(landing: Path | None, spark: SparkSession | None = None,
 
 
 def make_pseudonymiser(landing: Path | None, key_file: str | None = None, spark: SparkSession | None = None,
-                       lake_root: Path | None = None, warn: bool = True) -> Pseudonymiser:
+                       lake_root: Path | None = None, require_domains: bool = True) -> Pseudonymiser:
+    """The run's pseudonymiser. Anything that reads addresses needs the internal domains and
+    refuses without them (NoInternalDomainsError); a build from bronze reads none."""
+    key = load_key(key_file)
     domains = internal_domains(landing, spark, lake_root)
-    if not domains and warn:
-        log.warning("No roster, directory or ONA_INTERNAL_DOMAINS: every address counts as internal.")
-    return Pseudonymiser(key=load_key(key_file), internal_domains=domains)
+    if not domains and require_domains:
+        raise NoInternalDomainsError()
+    return Pseudonymiser(key=key, internal_domains=domains)
+
+
+def load_opt_out(landing: Path | None, pseudo: Pseudonymiser, settings: Settings | None = None) -> OptOut:
+    """The opt-out list of <landing>/people/opt_out.csv, or of ONA_OPT_OUT_FILE (required then)."""
+    configured = (settings or Settings.from_env()).privacy.opt_out_file
+    return read_opt_out(opt_out_path(Path(landing) if landing else None, configured), pseudo,
+                        required=bool(configured))
 
 
 # ---------------------------------------------------------------- ingest (extract + load)
@@ -144,7 +170,8 @@ def load_outcome(ctx: RunContext, source: str, outcome: ParseOutcome, summary: S
     table = BRONZE[source]
     summary.read += outcome.read
     summary.quarantined += len(outcome.rejections)
-    for reason, n in outcome.unjoined.items():
+    # What pseudonymisation could not use or collapsed while these rows were read.
+    for reason, n in [*outcome.unjoined.items(), *ctx.pseudo.take_tally().items()]:
         summary.unjoined[reason] = summary.unjoined.get(reason, 0) + n
     provenance = {
         "source": source, "pulled_at": ctx.started_at, "run_id": ctx.run_id,
@@ -165,11 +192,26 @@ def load_outcome(ctx: RunContext, source: str, outcome: ParseOutcome, summary: S
 
     if replace_file_refs and source in EVENT_TIME:
         weeks |= _weeks_of_dropped_rows(ctx, source, replace_file_refs, set(unique))
+    if getattr(outcome, "name_refs", None):
+        # Keyed hashes of the names seen (never the names): the "no name as a group label" check.
+        from jobs.privacy.names import record_name_refs
+
+        record_name_refs(ctx.spark, ctx.lake, outcome.name_refs)
+    if source == "chat":
+        bots = sum(1 for r in unique.values() if r.get("sender") is None and r.get("subtype"))
+        if bots:
+            summary.unjoined[BOT_MESSAGES] = summary.unjoined.get(BOT_MESSAGES, 0) + bots
     names = table.schema.fieldNames()
     if unique or replace_file_refs:
         rows = [tuple({**provenance, **row}.get(n) for n in names) for row in unique.values()]
-        lake.merge_rows(ctx.spark, ctx.lake, table, ctx.spark.createDataFrame(rows, table.schema),
-                        replace_file_refs=replace_file_refs)
+        rows_df = ctx.spark.createDataFrame(rows, table.schema)
+        if ctx.opt_out.people:
+            # Dropped before bronze: rows about them go, their mentions are removed.
+            dropped = rows_df.where(drops(table, ctx.opt_out.people)).count()
+            if dropped:
+                summary.unjoined[OPTED_OUT_RECORDS] = summary.unjoined.get(OPTED_OUT_RECORDS, 0) + dropped
+            rows_df = scrub(rows_df, table, ctx.opt_out.people)
+        lake.merge_rows(ctx.spark, ctx.lake, table, rows_df, replace_file_refs=replace_file_refs)
     if outcome.rejections or replace_file_refs:
         q_table = QUARANTINE_TABLES[source]
         q_rows = [
@@ -297,12 +339,24 @@ def week_window(weeks: list[date]) -> tuple[datetime, datetime]:
             datetime.combine(max(weeks) + timedelta(days=7), midnight, tzinfo=timezone.utc))
 
 
-def _bronze_weeks(ctx: RunContext, source: str, weeks: list[date]) -> DataFrame:
+def _bronze_weeks(ctx: RunContext, source: str, weeks: list[date], current_key: bool = True) -> DataFrame:
+    """Bronze rows of the weeks, of the current key version only (or, with current_key=False,
+    of every other one): after a key rotation the old copies of the same records stay in
+    bronze under other record ids, and must not be counted twice (docs/privacy.md, "Keys")."""
     column = EVENT_TIME[source]
     start, end = week_window(weeks)
+    same_key = F.col("key_version") == F.lit(ctx.pseudo.key_version)
     return lake.read(ctx.spark, ctx.lake, BRONZE[source]).where(
-        (F.col(column) >= F.lit(start)) & (F.col(column) < F.lit(end))
+        (F.col(column) >= F.lit(start)) & (F.col(column) < F.lit(end)) & (same_key if current_key else ~same_key)
     )
+
+
+def other_key_rows(ctx: RunContext, weeks: list[date]) -> int:
+    """Bronze rows of the weeks (and people rows) that another key version wrote: not used."""
+    people = lake.read(ctx.spark, ctx.lake, BRONZE["people"])
+    n = people.where(F.col("key_version") != F.lit(ctx.pseudo.key_version)).count()
+    return n + sum(_bronze_weeks(ctx, kind.name, weeks, current_key=False).count()
+                   for kind in KINDS.values() if kind.events is not None)
 
 
 def silver_events(ctx: RunContext, weeks: list[date]) -> DataFrame:
@@ -316,7 +370,8 @@ def silver_events(ctx: RunContext, weeks: list[date]) -> DataFrame:
 def build_silver(ctx: RunContext, weeks: list[date]) -> dict:
     """Rebuild silver for the weeks (from all of bronze) and the people snapshot."""
     spark = ctx.spark
-    people_df = silver.people(lake.read(spark, ctx.lake, BRONZE["people"]))
+    people_df = silver.people(lake.read(spark, ctx.lake, BRONZE["people"])
+                              .where(F.col("key_version") == F.lit(ctx.pseudo.key_version)))
     lake.overwrite(spark, ctx.lake, SILVER_PEOPLE, people_df)
     events_df = silver_events(ctx, weeks).persist()
     lake.replace_weeks(spark, ctx.lake, SILVER_EVENTS, events_df, weeks)
@@ -348,7 +403,7 @@ def gold_frames(ctx: RunContext, weeks: list[date]) -> dict[str, DataFrame]:
 
     edges_df = gold.edges_weekly(interactions_df).persist()
     node_metrics_df = weekly_node_metrics(edges_df, ctx.settings.max_local_edges).persist()
-    group_df = gold.group_metrics_weekly(edges_df, people_df, ctx.settings.privacy).persist()
+    group_df = _group_metrics(ctx, edges_df, people_df).persist()
     person_df = gold.person_metrics_weekly(
         gold.degrees(edges_df), node_metrics_df, gold.load_metrics(events_df), people_df, weeks
     ).persist()
@@ -361,6 +416,49 @@ def gold_frames(ctx: RunContext, weeks: list[date]) -> dict[str, DataFrame]:
     }
 
 
+def _group_metrics(ctx: RunContext, edges_df: DataFrame, people_df: DataFrame) -> DataFrame:
+    """The group matrix under the k rule; with differential privacy on, built from clipped tie
+    weights and released with Laplace noise (docs/privacy.md)."""
+    rules = ctx.settings.dp
+    if not rules.enabled:
+        return gold.group_metrics_weekly(edges_df, people_df, ctx.settings.privacy)
+    from jobs.privacy import dp
+
+    cells_df = gold.group_metrics_weekly(dp.clip_weights(edges_df, rules), people_df, ctx.settings.privacy)
+    return dp.noisy_group_metrics(cells_df, rules)
+
+
+def _budget_refusals(ctx: RunContext, weeks: list[date]) -> list[GateResult]:
+    """A week whose differential-privacy budget cannot pay for another release is blocked, with
+    the check named like any other."""
+    from jobs.privacy.dp import BudgetLedger
+    from jobs.quality.gates import CheckResult
+
+    rules = ctx.settings.dp
+    if not rules.enabled:
+        return []
+    ledger = BudgetLedger(ctx.spark, ctx.lake, rules)
+    refused = []
+    for week in weeks:
+        spent = ledger.spent(week)
+        if not ledger.can_release(week, rules.epsilon_per_release):
+            refused.append(GateResult(table=GROUP_METRICS_WEEKLY.path, week_start=week, suite="privacy budget", checks=[
+                CheckResult(check="privacy: the week's differential-privacy budget allows this release",
+                            expectation="budget", column=None, level="fail", success=False,
+                            observed=f"spent {spent:g} of {rules.weekly_budget:g}, a release costs {rules.epsilon_per_release:g}")]))
+    return refused
+
+
+def _record_budget(ctx: RunContext, weeks: list[date]) -> None:
+    if not ctx.settings.dp.enabled or not weeks:
+        return
+    from jobs.privacy.dp import GROUP_RELEASE, BudgetLedger
+
+    ledger = BudgetLedger(ctx.spark, ctx.lake, ctx.settings.dp)
+    for week in weeks:
+        ledger.record(week, ctx.run_id, GROUP_RELEASE, ctx.settings.dp.epsilon_per_release)
+
+
 def _published_row_counts(ctx: RunContext, table) -> dict[date, int]:
     """Rows per published week of a gold table: the volume baseline of its suite."""
     if not lake.exists(ctx.spark, ctx.lake, table):
@@ -369,11 +467,9 @@ def _published_row_counts(ctx: RunContext, table) -> dict[date, int]:
     return {r["week_start"]: int(r["count"]) for r in rows}
 
 
-def _suite_inputs(ctx: RunContext, roster: frozenset[str], counts: dict[date, int], week: date,
-                  has_ties: bool) -> SuiteInputs:
-    trailing = tuple(n for w, n in sorted(counts.items()) if week - timedelta(weeks=4) <= w < week)
-    return SuiteInputs(roster=roster, trailing_row_counts=trailing,
-                       min_group_size=ctx.settings.privacy.min_group_size, has_ties=has_ties)
+def _trailing(counts: dict[date, int], week: date) -> tuple[int, ...]:
+    """Published row counts of the four weeks before: the volume baseline."""
+    return tuple(n for w, n in sorted(counts.items()) if week - timedelta(weeks=4) <= w < week)
 
 
 @dataclass
@@ -381,42 +477,73 @@ class GateOutcome:
     results: list[GateResult]
     published: list[date]
     groups_suppressed: int
+    suppressed_by_reason: dict[str, int] = field(default_factory=dict)
+    waiting: list[date] = field(default_factory=list)  # passed, staged for approval
+    budget_refused: list[date] = field(default_factory=list)  # DP budget spent: not released
 
 
 def gate_and_publish(ctx: RunContext, weeks: list[date]) -> GateOutcome:
-    """Validate every gold table week by week; publish a week only when all its fail-level
-    checks pass (all four tables together), else the previous version stays current."""
+    """Validate every gold table week by week; a week whose fail-level checks all pass (all
+    four tables together) is published, or staged for approval when approval is required;
+    otherwise the previous version stays current."""
+    from jobs.privacy import approval
+
+    from jobs.privacy.names import known_name_refs, name_ref
+
     frames = gold_frames(ctx, weeks)
-    roster = frozenset(r["person"] for r in lake.read(ctx.spark, ctx.lake, SILVER_PEOPLE).select("person").collect())
+    # The roster checks anti-join silver/people; name refs let a check tell a person's name
+    # used as a group label without holding any name.
+    roster_df = lake.read(ctx.spark, ctx.lake, SILVER_PEOPLE).select("person")
+    names = known_name_refs(ctx.spark, ctx.lake)
+    ingests = newest_ingests(ctx.spark, ctx.lake)
     counts = {table.path: _published_row_counts(ctx, table) for table in GOLD_TABLES}
     weeks_with_ties = {
         r["week_start"] for r in frames[EDGES_WEEKLY.path].select("week_start").distinct().collect()
     }
     results: list[GateResult] = []
-    published: list[date] = []
+    passed: list[date] = []
+    refusals = {r.week_start: r for r in _budget_refusals(ctx, weeks)}
     for week in sorted(weeks):
         log.info("gates for week %s", label(week))
-        week_results = [
-            run_gate(table, week, frames[table.path].where(F.col("week_start") == F.lit(week)),
-                     _suite_inputs(ctx, roster, counts[table.path], week, week in weeks_with_ties))
+        inputs = {
+            table.path: SuiteInputs(
+                roster=frozenset(), trailing_row_counts=_trailing(counts[table.path], week),
+                min_group_size=ctx.settings.privacy.min_group_size, has_ties=week in weeks_with_ties,
+                name_refs=names, name_ref=lambda raw: name_ref(ctx.pseudo, raw),
+                newest_ingests=ingests, built_at=ctx.build_started_at)
             for table in GOLD_TABLES
-        ]
+        }
+        week_frames = {path: frame.where(F.col("week_start") == F.lit(week)) for path, frame in frames.items()}
+        week_results = run_week_gates(week, week_frames, inputs, roster_df)
+        if week in refusals:
+            # One result per table and week (the key of quality/validation_runs): the budget
+            # check joins the group table's.
+            next(r for r in week_results if r.table == GROUP_METRICS_WEEKLY.path).checks.extend(refusals[week].checks)
         results.extend(week_results)
         if all(r.success for r in week_results):
-            published.append(week)
+            passed.append(week)
         else:
             failed = [f"{r.table}: {c.check}" for r in week_results for c in r.failed_fail]
             log.error("week %s NOT published; failed checks: %s", label(week), "; ".join(failed))
-    log.info("publishing weeks %s", ", ".join(label(w) for w in published))
-    if published:
+    published: list[date] = []
+    waiting: list[date] = []
+    if passed and ctx.settings.privacy.require_approval:
+        log.info("staging weeks %s for approval", ", ".join(label(w) for w in passed))
+        approval.stage(ctx.spark, ctx.lake, frames, passed, ctx.run_id)
+        waiting = passed
+    elif passed:
+        log.info("publishing weeks %s", ", ".join(label(w) for w in passed))
         for table in GOLD_TABLES:
-            frame = frames[table.path].where(F.col("week_start").isin(published))
-            lake.replace_weeks(ctx.spark, ctx.lake, table, frame, published)
+            frame = frames[table.path].where(F.col("week_start").isin(passed))
+            lake.replace_weeks(ctx.spark, ctx.lake, table, frame, passed)
+        published = passed
+    _record_budget(ctx, passed)
     _record_validation_runs(ctx, results, published)
-    suppressed = frames[GROUP_METRICS_WEEKLY.path].where(F.col("is_suppressed")).count()
+    by_reason = {r["suppression"]: int(r["count"]) for r in
+                 frames[GROUP_METRICS_WEEKLY.path].where(F.col("is_suppressed")).groupBy("suppression").count().collect()}
     for frame in frames.values():
         frame.unpersist()
-    return GateOutcome(results, published, suppressed)
+    return GateOutcome(results, published, sum(by_reason.values()), by_reason, waiting, sorted(refusals))
 
 
 def _record_validation_runs(ctx: RunContext, results: list[GateResult], published: list[date]) -> None:
@@ -447,6 +574,9 @@ class RunSummary:
     published_weeks: list[str]
     groups_suppressed: int
     report: str
+    waiting_weeks: list[str] = field(default_factory=list)  # passed, waiting for `ona approve`
+    # What the privacy officer's report shows (jobs/quality/report.py): counts only.
+    privacy: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, default=str)
@@ -460,6 +590,7 @@ def build_weeks(ctx: RunContext, weeks: list[date], sources: list[SourceSummary]
     log.info("silver built for %s", ", ".join(label(w) for w in weeks))
     outcome = gate_and_publish(ctx, weeks) if weeks else GateOutcome([], [], 0)
     results = outcome.results
+    privacy = privacy_facts(ctx, sources, weeks, outcome)
     summary = RunSummary(
         run_id=ctx.run_id,
         key_version=ctx.pseudo.key_version,
@@ -474,9 +605,72 @@ def build_weeks(ctx: RunContext, weeks: list[date], sources: list[SourceSummary]
         published_weeks=[label(w) for w in outcome.published],
         groups_suppressed=outcome.groups_suppressed,
         report=str(ctx.report_dir / "validation.html"),
+        waiting_weeks=[label(w) for w in outcome.waiting],
+        privacy=privacy,
     )
     write_report(ctx, summary, results)
     return summary
+
+
+def privacy_facts(ctx: RunContext, sources: list[SourceSummary], weeks: list[date], outcome: GateOutcome) -> dict:
+    """The privacy section of the run summary and report: what was excluded or collapsed and
+    why, suppressed cells, DP budget, retention, erasures and approval state. Counts only."""
+    from jobs.privacy import approval
+    from schemas.quality import ERASURES_TABLE, RETENTION_RUNS_TABLE
+
+    excluded: dict[str, int] = {}
+    if ctx.opt_out.people:
+        excluded["people on the opt-out list"] = len(ctx.opt_out.people)
+    for summary in sources:
+        for reason, n in summary.unjoined.items():
+            excluded[reason] = excluded.get(reason, 0) + int(n)
+    other_key = other_key_rows(ctx, weeks) if weeks else 0
+    excluded[OTHER_KEY_VERSION] = other_key
+    spark = ctx.spark
+    retention = None
+    if lake.exists(spark, ctx.lake, RETENTION_RUNS_TABLE):
+        runs = lake.read(spark, ctx.lake, RETENTION_RUNS_TABLE)
+        latest = runs.orderBy(F.col("applied_at").desc()).select("run_id", "applied_at").first()
+        if latest is not None:
+            rows = runs.where(F.col("run_id") == latest["run_id"]).orderBy("table").collect()
+            retention = {"applied_at": latest["applied_at"].isoformat(), "tables": [
+                {"table": r["table"], "window_weeks": r["window_weeks"], "cutoff": r["cutoff"].isoformat(),
+                 "rows_removed": r["rows_removed"]} for r in rows]}
+    erasures = []
+    if lake.exists(spark, ctx.lake, ERASURES_TABLE):
+        for r in lake.read(spark, ctx.lake, ERASURES_TABLE).orderBy("erased_at").collect():
+            erasures.append({"erased_at": r["erased_at"].isoformat(), "reason": r["reason"], "people": r["people"],
+                             "rows_removed": sum(r["rows_removed"].values()),
+                             "rows_changed": sum(r["rows_changed"].values()),
+                             "weeks_rebuilt": list(r["weeks_rebuilt"])})
+    return {
+        "key_id": ctx.pseudo.key_version,
+        "k": ctx.settings.privacy.min_group_size,
+        "excluded": excluded,
+        "suppressed": outcome.suppressed_by_reason,
+        "dp": dp_facts(ctx, weeks, outcome.budget_refused),
+        "retention": retention,
+        "erasures": erasures,
+        "approval": approval.approval_state(spark, ctx.lake, ctx.settings.privacy.require_approval),
+    }
+
+
+def dp_facts(ctx: RunContext, weeks: list[date], refused: list[date]) -> dict | None:
+    """The budget of each week built, after this run's releases, and whether this run's
+    release of the week was refused; None when DP is off."""
+    rules = ctx.settings.dp
+    if not rules.enabled:
+        return None
+    from jobs.privacy.dp import BudgetLedger
+
+    ledger = BudgetLedger(ctx.spark, ctx.lake, rules)
+    rows = []
+    for week in sorted(weeks):
+        spent = ledger.spent(week)
+        rows.append({"week": label(week), "spent": spent, "remaining": max(rules.weekly_budget - spent, 0.0),
+                     "refused": week in refused})
+    return {"epsilon_per_release": rules.epsilon_per_release, "weekly_budget": rules.weekly_budget,
+            "weight_clip": rules.weight_clip, "weeks": rows}
 
 
 def source_label(summary: SourceSummary) -> str:
@@ -484,28 +678,54 @@ def source_label(summary: SourceSummary) -> str:
     return summary.source if summary.origin == "files" else f"{summary.source} ({summary.origin})"
 
 
-def _context(landing: Path | None, lake_root: Path, settings: Settings | None, spark: SparkSession | None) -> RunContext:
+def _context(landing: Path | None, lake_root: Path, settings: Settings | None, spark: SparkSession | None,
+             reads_addresses: bool) -> RunContext:
+    """The run's context. Reading addresses (an ingest) needs the internal domains and the
+    opt-out list; a build from bronze needs neither."""
     from jobs.spark import get_spark
 
+    settings = settings or Settings.from_env()
     spark = spark or get_spark()
     landing = Path(landing) if landing else None
-    return RunContext(spark=spark, lake=Path(lake_root),
-                      pseudo=make_pseudonymiser(landing, spark=spark, lake_root=Path(lake_root)),
-                      settings=settings or Settings.from_env())
+    pseudo = make_pseudonymiser(landing, spark=spark, lake_root=Path(lake_root), require_domains=reads_addresses)
+    opt_out = load_opt_out(landing, pseudo, settings) if reads_addresses else OptOut(frozenset())
+    return RunContext(spark=spark, lake=Path(lake_root), pseudo=pseudo, settings=settings, opt_out=opt_out)
+
+
+def _mark_weeks_touched(ctx: RunContext, weeks: list[date]) -> None:
+    """Record an ingest-like touch of the weeks an opt-out erasure changed, so that the next
+    build (this run's, or the weekly DAG's) rebuilds them (pending_weeks)."""
+    if weeks:
+        _record_ingest_run(ctx, SourceSummary(source="people", origin="opt-out", weeks=sorted(label(w) for w in weeks)))
+
+
+def erase_opted_out(ctx: RunContext) -> list[date]:
+    """Erase what the lake already held about the people on the opt-out list (as `ona erase`
+    does, without rebuilding: the caller builds the weeks returned)."""
+    if not ctx.opt_out.people:
+        return []
+    from jobs.privacy.erase import erase
+
+    record = erase(ctx.spark, ctx.lake, set(ctx.opt_out.people), reason="opt-out", settings=ctx.settings,
+                   rebuild=False, skip_if_absent=True)
+    return [parse_week(w) for w in record.weeks_not_rebuilt] if record is not None else []
 
 
 def ingest(landing: Path, lake_root: Path, source: str, weeks: list[date] | None = None,
            settings: Settings | None = None, spark: SparkSession | None = None) -> SourceSummary:
-    """One source's landed files into bronze (the ingest DAGs' task)."""
-    ctx = _context(landing, lake_root, settings, spark)
-    return ingest_source(ctx, Path(landing), source, week_window(weeks) if weeks else None)
+    """One source's landed files into bronze (the ingest DAGs' task). Opted-out people are
+    dropped here and erased from what the lake held (the weeks they touched rebuild next)."""
+    ctx = _context(landing, lake_root, settings, spark, reads_addresses=True)
+    summary = ingest_source(ctx, Path(landing), source, week_window(weeks) if weeks else None)
+    _mark_weeks_touched(ctx, erase_opted_out(ctx))
+    return summary
 
 
 def build(landing: Path | None, lake_root: Path, weeks: list[date],
           settings: Settings | None = None, spark: SparkSession | None = None) -> RunSummary:
     """Silver, gold, gates and publish for the weeks (the weekly graph DAG's task); the report
     shows the latest ingest of each source."""
-    ctx = _context(landing, lake_root, settings, spark)
+    ctx = _context(landing, lake_root, settings, spark, reads_addresses=False)
     return build_weeks(ctx, weeks, latest_ingest_runs(ctx.spark, ctx.lake))
 
 
@@ -515,9 +735,10 @@ def run(landing: Path | None, lake_root: Path, weeks: list[date] | None = None,
     """`ona run`: ingest the landing folder when given (new and changed files only), then
     build, gate and publish the given weeks, or else every week that ingests (landed or
     pulled) touched since the lake's last build (`pending_weeks`)."""
-    ctx = _context(landing, lake_root, settings, spark)
+    ctx = _context(landing, lake_root, settings, spark, reads_addresses=landing is not None)
     window = week_window(weeks) if weeks else None
     summaries = [ingest_source(ctx, Path(landing), source, window) for source in SOURCES] if landing else []
+    _mark_weeks_touched(ctx, erase_opted_out(ctx))
     to_build = weeks or pending_weeks(ctx.spark, ctx.lake, now)
     shown = summaries or latest_ingest_runs(ctx.spark, ctx.lake)
     return build_weeks(ctx, to_build, shown)

@@ -5,7 +5,7 @@ from schemas.bronze import BRONZE, QUARANTINE_TABLES
 from schemas.gold import GOLD_TABLES, STAGING_TABLES
 from schemas.quality import INGEST_RUNS_TABLE, VALIDATION_RUNS_TABLE
 from schemas.silver import SILVER_EVENTS, SILVER_INTERACTIONS, SILVER_PEOPLE
-from schemas.state import LANDING_MANIFEST, PULL_STATE
+from schemas.state import LANDING_MANIFEST, NAME_REFS, PULL_STATE
 
 
 def all_tables() -> tuple[Table, ...]:
@@ -13,7 +13,7 @@ def all_tables() -> tuple[Table, ...]:
     from schemas import quality
 
     return (*BRONZE.values(), *QUARANTINE_TABLES.values(), SILVER_EVENTS, SILVER_INTERACTIONS, SILVER_PEOPLE,
-            *GOLD_TABLES, *STAGING_TABLES.values(), *quality.QUALITY_TABLES, PULL_STATE, LANDING_MANIFEST)
+            *GOLD_TABLES, *STAGING_TABLES.values(), *quality.QUALITY_TABLES, PULL_STATE, LANDING_MANIFEST, NAME_REFS)
 
 
 # BI tools see these zones only (docs/privacy.md, "Two zones"); the rest is restricted.

@@ -48,3 +48,18 @@ LANDING_MANIFEST = Table(
     ("source", "unit_ref"),
     description="Landed files already ingested, so that a run parses only new or changed ones (docs/lake.md)",
 )
+
+# Names of people seen by the parsers (roster name columns, Slack profiles), kept only as keyed
+# hashes (jobs/privacy/names.py): the gates hash each gold group label and block a week whose
+# label is a known name. Without the key a ref cannot be tested against a guessed name.
+NAME_REFS = Table(
+    "state/name_refs",
+    StructType(
+        [
+            StructField("ref", StringType(), False),  # pseudo.ref("name", <normalised name>)
+            StructField("first_seen", TimestampType(), False),
+        ]
+    ),
+    ("ref",),
+    description="Keyed hashes of people's names seen at ingest, for the no-name-as-label gate (docs/privacy.md)",
+)

@@ -8,6 +8,7 @@ Methods (GET ``{host}/<method>``, bearer token, cursor paging through
   an upper-case profile address gives the same pseudonym as the lower-case one). Users
   without an e-mail (bots excepted) and the messages they wrote are counted in
   ``outcome.unjoined``; their rows are still produced with ``sender`` None, as for exports.
+  Real and display names leave only as keyed refs (``outcome.name_refs``), as for exports.
 * ``conversations.list`` (public and private channels, group DMs, DMs) and, for DMs and group
   DMs only, ``conversations.members`` (an IM's ``user`` field names only one of its two
   members). Channel members are not stored, as in the export parser.
@@ -56,7 +57,7 @@ from jobs.pull.http import ApiClient, ApiError, AuthError
 from jobs.sources.base import Rejection, to_utc
 from jobs.sources.chat import (
     NO_EMAIL_MESSAGES, NO_EMAIL_USERS, Conversation, bot_ids, canonical_ts, message_author, message_row,
-    slack_people, unaddressed_users,
+    slack_name_refs, slack_people, unaddressed_users,
 )
 
 log = logging.getLogger("ona.pull.slack")
@@ -134,6 +135,7 @@ def pull_chat(ctx: PullContext) -> PullOutcome:
 
     users = [u for u in pages(client, "users.list", {"limit": PAGE_LIMIT}, "members") if isinstance(u, dict)]
     people = slack_people(users, pseudo)
+    outcome.name_refs |= slack_name_refs(users, pseudo)
     bots = bot_ids(users)  # bots, apps and Slackbot are not people: never counted
     no_email = unaddressed_users(users, people)
     if no_email:

@@ -1,24 +1,100 @@
-"""One expectation suite per gold table, privacy expectations included (docs/quality.md).
+"""One expectation suite per gold table, privacy expectations included (docs/quality.md), and
+the derived suites that need more than one table, a keyed hash or the lake's ingests.
 
 `fail` checks block the publish of the week; `warn` checks are reported and published.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from functools import reduce
+
 import great_expectations.expectations as gxe
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import BooleanType, DoubleType, StringType, StructField, StructType
 
 from jobs.privacy.pseudonym import PERSON_PREFIX
-from jobs.quality.gates import SuiteInputs
+from jobs.quality.gates import DerivedSuite, SuiteInputs
 from schemas import Table
-from schemas.gold import EDGES_WEEKLY, GROUP_METRICS_WEEKLY, NETWORK_SUMMARY_WEEKLY, PERSON_METRICS_WEEKLY
+from schemas.gold import EDGES_WEEKLY, GOLD_TABLES, GROUP_METRICS_WEEKLY, NETWORK_SUMMARY_WEEKLY, PERSON_METRICS_WEEKLY
 
 PERSON_PATTERN = rf"^{PERSON_PREFIX}[0-9a-f]{{16}}$"
 ADDRESS_LIKE = r"[^\s@]+@[^\s@]+"
+
+# Columns that describe a person rather than the network: next to a pseudonym (or a small
+# group cell) they let a reader single people out, so no BI-zone table may have one, whatever
+# its contract says. Matched on the column name lower-cased with separators and camelCase
+# folded to "_" (quasi_identifier()); "email_weight" and "n_email" stay allowed: only whole
+# names match.
+QUASI_IDENTIFIER_COLUMNS = frozenset({
+    # organisation
+    "department", "dept", "division", "team", "unit", "org_unit", "cost_center", "cost_centre",
+    "manager", "manager_email", "manager_id", "manager_name", "reports_to", "supervisor",
+    "title", "job_title", "position", "role", "grade", "job_level", "employee_id", "employee_number",
+    # place and time
+    "location", "office", "office_location", "site", "building", "city", "country", "address",
+    "postcode", "postal_code", "zip", "zip_code", "timezone", "time_zone", "tz",
+    "hire_date", "start_date", "tenure", "termination_date",
+    # identity
+    "name", "first_name", "last_name", "full_name", "display_name", "real_name", "given_name",
+    "family_name", "surname", "preferred_name", "username", "user_name", "login",
+    "email", "email_address", "mail", "phone", "mobile", "phone_number",
+    "birth_date", "date_of_birth", "dob", "age", "gender", "sex", "nationality",
+})
+
+# The reasons a group cell may be suppressed for (schemas/gold.py): written out here, not
+# imported from the transform, so that a transform writing another reason is caught.
+SUPPRESSION_REASONS = ("fewer than k people", "complementary")
+
+# Words of organisational labels. A label made of two or three capitalised words none of which
+# is here looks like a person's name ("Ann Smith") rather than a unit ("Human Resources").
+ORGANISATION_WORDS = frozenset("""
+    account accounts accounting admin administration advisory affairs analytics apps architecture
+    assurance audit back board brand business care center centre client cloud commercial
+    communications community compliance content controlling corporate creative customer customers
+    data delivery design desk development devops digital direct distribution east editorial
+    education engineering enterprise events executive experience facilities field finance
+    financial fleet front global governance government group growth health help helpdesk hr human
+    infrastructure innovation insights institutional insurance integration intelligence internal
+    international investment investor investors it lab labs learning legal logistics management
+    manufacturing marketing media mobile network north office operations ops partner partners
+    partnerships payments people performance planning platform platforms policy portfolio press
+    pricing privacy procurement product products production program programme project projects
+    public purchasing quality real regional relations research resources retail revenue risk
+    safety sales science security service services shared site software solutions south
+    strategy studio success supply support systems talent tax team teams technical technology
+    testing trading training transformation treasury trust unassigned user users ventures
+    web west wholesale workplace
+""".split())
+_NAME_JOINERS = re.compile(r"['\u2019-]")
 
 
 def _severity(level: str) -> str:
     return {"fail": "critical", "warn": "warning"}[level]
 
+
+def quasi_identifier(column: str) -> bool:
+    folded = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", column)
+    return re.sub(r"[^a-z0-9]+", "_", folded.lower()).strip("_") in QUASI_IDENTIFIER_COLUMNS
+
+
+def _capitalised(word: str) -> bool:
+    # "O'Neil", "Jean-Luc", "McDonald", "María": a capital first, some lower case, letters only;
+    # acronyms ("EMEA", "IT") are no names.
+    letters = _NAME_JOINERS.sub("", word)
+    return letters.isalpha() and word[0].isupper() and any(c.islower() for c in letters)
+
+
+def looks_like_name(label: str) -> bool:
+    """Two or three capitalised words, none of them an organisational word."""
+    words = label.split()
+    return 2 <= len(words) <= 3 and all(_capitalised(w) and w.casefold() not in ORGANISATION_WORDS for w in words)
+
+
+# ---------------------------------------------------------------- building blocks
 
 def _privacy(table: Table) -> list:
     """No content columns, identifiers are pseudonyms, no address-like value anywhere."""
@@ -40,6 +116,18 @@ def _privacy(table: Table) -> list:
     return checks
 
 
+def no_quasi_identifier_columns(columns: list[str]) -> list:
+    """Built from the frame's columns: passes exactly when none of them is a quasi-identifier,
+    whatever the contract says (the exact-match check above trusts the contract)."""
+    return [
+        gxe.ExpectTableColumnsToMatchSet(
+            column_set=[c for c in columns if not quasi_identifier(c)], exact_match=True, severity=_severity("fail"),
+            meta={"check": "privacy: no quasi-identifier column (department, team, manager, location, "
+                           "hire date, time zone, title, name, e-mail...)"},
+        )
+    ]
+
+
 def _pseudonyms(*columns: str) -> list:
     return [
         gxe.ExpectColumnValuesToMatchRegex(
@@ -58,6 +146,15 @@ def _not_null(*columns: str) -> list:
     ]
 
 
+def _unique_keys(table: Table) -> list:
+    """One row per key of the table's grain (Table.keys): a duplicate would double a weight, a
+    person or a cell in every BI aggregate."""
+    check = {"check": f"key unique: one row per {', '.join(table.keys)}"}
+    if len(table.keys) == 1:
+        return [gxe.ExpectColumnValuesToBeUnique(column=table.keys[0], severity=_severity("fail"), meta=check)]
+    return [gxe.ExpectCompoundColumnsToBeUnique(column_list=list(table.keys), severity=_severity("fail"), meta=check)]
+
+
 def _volume(inputs: SuiteInputs) -> list:
     """Row count within half and double the trailing average (warn: org changes are real)."""
     if not inputs.trailing_row_counts:
@@ -71,30 +168,26 @@ def _volume(inputs: SuiteInputs) -> list:
     ]
 
 
-def _in_roster(column: str, inputs: SuiteInputs) -> list:
-    if not inputs.roster:
-        return []
-    return [
-        gxe.ExpectColumnValuesToBeInSet(
-            column=column, value_set=sorted(inputs.roster), severity=_severity("warn"),
-            meta={"check": f"{column} is on the roster (silver/people)"},
-        )
-    ]
+def _only_true(column: str, level: str, check: str, want: bool = True) -> gxe.ExpectColumnValuesToBeInSet:
+    """A derived frame's boolean column holds ``want`` only (null counts as unexpected too:
+    ExpectColumnValuesToBeInSet skips nulls, so the derived frames never produce any)."""
+    return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=[want], severity=_severity(level),
+                                           meta={"check": check})
 
+
+# ---------------------------------------------------------------- the table suites
 
 def edges_suite(inputs: SuiteInputs) -> list:
     return [
         *_privacy(EDGES_WEEKLY),
         *_pseudonyms("src", "dst"),
         *_not_null("week_start", "src", "dst", "weight", "is_reciprocal"),
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=["week_start", "src", "dst"], severity="critical",
-                                            meta={"check": "one row per week and ordered pair"}),
+        *_unique_keys(EDGES_WEEKLY),
         gxe.ExpectColumnValuesToBeBetween(column="weight", min_value=0, strict_min=True, severity="critical",
                                           meta={"check": "weight is positive"}),
         gxe.ExpectTableRowCountToBeBetween(min_value=1, severity="warning",
                                            meta={"check": "the week has edges"}),
         *_volume(inputs),
-        *_in_roster("src", inputs),
     ]
 
 
@@ -103,8 +196,7 @@ def person_metrics_suite(inputs: SuiteInputs) -> list:
         *_privacy(PERSON_METRICS_WEEKLY),
         *_pseudonyms("person"),
         *_not_null("week_start", "person", "degree", "strength"),
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=["week_start", "person"], severity="critical",
-                                            meta={"check": "one row per week and person"}),
+        *_unique_keys(PERSON_METRICS_WEEKLY),
         gxe.ExpectColumnValuesToBeBetween(column="pagerank", min_value=0, max_value=1, severity="critical",
                                           meta={"check": "pagerank in [0, 1]"}),
         *(
@@ -117,21 +209,17 @@ def person_metrics_suite(inputs: SuiteInputs) -> list:
         gxe.ExpectColumnValuesToBeBetween(column="degree", min_value=0, severity="critical",
                                           meta={"check": "degree is not negative"}),
         *_volume(inputs),
-        *_in_roster("person", inputs),
     ]
 
 
 def group_metrics_suite(inputs: SuiteInputs) -> list:
-    k = inputs.min_group_size
+    # The rules that depend on whether a cell is published run on a derived frame (_cells_suite).
     return [
         *_privacy(GROUP_METRICS_WEEKLY),
-        *_not_null("week_start", "group_a", "group_b", "is_suppressed"),
-        gxe.ExpectColumnValuesToBeBetween(column="n_active_a", min_value=k, severity="critical",
-                                          meta={"check": f"privacy: published groups have >= {k} active people"}),
-        gxe.ExpectColumnValuesToBeBetween(column="n_active_b", min_value=k, severity="critical",
-                                          meta={"check": f"privacy: published groups have >= {k} active people"}),
-        gxe.ExpectColumnValuesToBeBetween(column="weight", min_value=0, strict_min=True, severity="critical",
-                                          meta={"check": "weight is positive"}),
+        *_not_null("week_start", "group_kind", "group_a", "group_b", "is_suppressed"),
+        *_unique_keys(GROUP_METRICS_WEEKLY),
+        gxe.ExpectColumnValuesToBeBetween(column="dp_epsilon", min_value=0, strict_min=True, severity="critical",
+                                          meta={"check": "dp_epsilon is positive when set"}),
     ]
 
 
@@ -141,6 +229,7 @@ def network_summary_suite(inputs: SuiteInputs) -> list:
     )
     return [
         *_privacy(NETWORK_SUMMARY_WEEKLY),
+        *_unique_keys(NETWORK_SUMMARY_WEEKLY),
         gxe.ExpectTableRowCountToEqual(value=1, severity="critical", meta={"check": "one row per week"}),
         *_not_null("nodes", "edges", "components"),
         ratio("density"), ratio("giant_component_share"), ratio("reciprocity"), ratio("average_clustering"),
@@ -155,3 +244,135 @@ SUITES = {
     GROUP_METRICS_WEEKLY.path: group_metrics_suite,
     NETWORK_SUMMARY_WEEKLY.path: network_summary_suite,
 }
+
+
+# ---------------------------------------------------------------- derived suites
+
+def label_columns(table: Table) -> list[str]:
+    """String columns that are not pseudonyms: the free labels of a table (group names)."""
+    people = {c for c, _ in table.person_columns}
+    return [f.name for f in table.schema.fields if f.dataType.simpleString() == "string" and f.name not in people]
+
+
+def _labels_suite(table: Table, week_df: DataFrame, inputs: SuiteInputs) -> DerivedSuite | None:
+    columns = label_columns(table)
+    if not columns:
+        return None
+    # A week's labels are a few dozen group names: hashed on the driver, with the key.
+    labels = [r["label"] for r in week_df.select(F.explode(F.array(*columns)).alias("label"))
+              .where(F.col("label").isNotNull()).distinct().collect()]
+    hash_label = inputs.name_ref or (lambda _: None)
+    rows = [(hash_label(label) in inputs.name_refs, looks_like_name(label)) for label in labels]
+    schema = StructType([StructField("is_known_name", BooleanType(), False),
+                         StructField("looks_like_name", BooleanType(), False)])
+    shown = ", ".join(columns)
+    return DerivedSuite(table, "labels", week_df.sparkSession.createDataFrame(rows, schema), [
+        _only_true("is_known_name", "fail", want=False,
+                   check=f"privacy: no label ({shown}) is a person's name seen at ingest (keyed name refs)"),
+        _only_true("looks_like_name", "warn", want=False,
+                   check=f"privacy: no label ({shown}) looks like a person's name (capitalised words, heuristic)"),
+    ])
+
+
+_CELL_VALUES = ("weight", "n_people_pairs", "n_people_a", "n_people_b")
+
+
+def _cells_suite(group_df: DataFrame, inputs: SuiteInputs) -> DerivedSuite:
+    """One row per group cell, one boolean per publication rule (docs/privacy.md, "One rule for
+    every group output"): a rule holds for the cells it does not apply to, and a rule whose
+    inputs are null is broken, never met."""
+    k = inputs.min_group_size
+    published, suppressed = ~F.col("is_suppressed"), F.col("is_suppressed")
+    all_of = lambda columns: reduce(lambda a, b: a & b, columns)  # noqa: E731
+    cell_values = ", ".join(_CELL_VALUES)
+    rules = [  # (frame column, applies to, rule, check)
+        ("values_present", published, all_of([F.col(c).isNotNull() for c in _CELL_VALUES]),
+         f"published cells carry {cell_values}"),
+        ("k_on_each_side", published, (F.col("n_people_a") >= k) & (F.col("n_people_b") >= k),
+         f"privacy: published cells have >= {k} people on each side (n_people_a, n_people_b)"),
+        ("no_reason", published, F.col("suppression").isNull(),
+         "published cells give no suppression reason"),
+        # The DP release clamps its noisy weight at 0: 0 is a legitimate value there only.
+        ("weight_valid", published,
+         F.when(F.col("dp_epsilon").isNull(), F.col("weight") > 0).otherwise(F.col("weight") >= 0),
+         "weight of published cells is positive (>= 0 when DP noise is on)"),
+        ("no_value", suppressed, all_of([F.col(c).isNull() for c in _CELL_VALUES]),
+         f"privacy: suppressed cells publish no value ({cell_values})"),
+        ("known_reason", suppressed, F.col("suppression").isin(*SUPPRESSION_REASONS),
+         f"privacy: suppressed cells give a reason ({' or '.join(SUPPRESSION_REASONS)})"),
+    ]
+    # A null is_suppressed fails the table suite's not-null check.
+    frame = group_df.select(*[F.coalesce(~applies | rule, F.lit(False)).alias(name)
+                              for name, applies, rule, _ in rules])
+    return DerivedSuite(GROUP_METRICS_WEEKLY, "cells", frame,
+                        [_only_true(name, "fail", check=check) for name, _, _, check in rules])
+
+
+def _edge_ends_suite(edges_df: DataFrame, person_df: DataFrame) -> DerivedSuite:
+    people = person_df.select("person").distinct()
+
+    def has_row(end: str) -> DataFrame:
+        return people.select(F.col("person").alias(end), F.lit(True).alias(f"{end}_has_person_row"))
+
+    frame = (
+        edges_df.select("src", "dst")
+        .join(has_row("src"), on="src", how="left")
+        .join(has_row("dst"), on="dst", how="left")
+        .select(*[F.coalesce(f"{end}_has_person_row", F.lit(False)).alias(f"{end}_has_person_row")
+                  for end in ("src", "dst")])
+    )
+    return DerivedSuite(EDGES_WEEKLY, "edge_ends", frame, [
+        _only_true(f"{end}_has_person_row", "fail",
+                   check=f"every edge {end} has a {PERSON_METRICS_WEEKLY.path} row in the week")
+        for end in ("src", "dst")
+    ])
+
+
+def _roster_suite(table: Table, week_df: DataFrame, column: str, roster_df: DataFrame) -> DerivedSuite:
+    flag = f"{column}_on_roster"
+    on_roster = roster_df.select(F.col("person").alias(column)).distinct().withColumn(flag, F.lit(True))
+    frame = week_df.select(column).join(on_roster, on=column, how="left").select(
+        F.coalesce(flag, F.lit(False)).alias(flag))
+    return DerivedSuite(table, "roster", frame, [
+        _only_true(flag, "warn", check=f"{column} is on the roster (silver/people)")
+    ])
+
+
+def _freshness_suite(inputs: SuiteInputs, spark) -> DerivedSuite:
+    built_at = inputs.built_at or datetime.now(timezone.utc)
+    if built_at.tzinfo is None:
+        built_at = built_at.astimezone()
+
+    def age_days(finished_at: datetime) -> float:
+        # Spark hands timestamps back naive, in the driver's local zone.
+        moment = finished_at if finished_at.tzinfo else finished_at.astimezone()
+        return (built_at - moment).total_seconds() / 86400
+
+    n = inputs.max_ingest_age_days
+    frame = spark.createDataFrame([(age_days(at),) for _, at in inputs.newest_ingests],
+                                  StructType([StructField("age_days", DoubleType(), False)]))
+    return DerivedSuite(NETWORK_SUMMARY_WEEKLY, "freshness", frame, [
+        gxe.ExpectColumnValuesToBeBetween(
+            column="age_days", max_value=n, severity=_severity("warn"),
+            meta={"check": f"freshness: the newest ingest of every source is at most {n} days old at build time"},
+        )
+    ])
+
+
+def derived_suites(frames: Mapping[str, DataFrame], inputs: Mapping[str, SuiteInputs],
+                   roster_df: DataFrame | None = None) -> list[DerivedSuite]:
+    """The derived suites of one week (frames and inputs keyed by table path)."""
+    spark = frames[EDGES_WEEKLY.path].sparkSession
+    suites = [s for t in GOLD_TABLES if (s := _labels_suite(t, frames[t.path], inputs[t.path])) is not None]
+    suites.append(_cells_suite(frames[GROUP_METRICS_WEEKLY.path], inputs[GROUP_METRICS_WEEKLY.path]))
+    suites.append(_edge_ends_suite(frames[EDGES_WEEKLY.path], frames[PERSON_METRICS_WEEKLY.path]))
+    person_inputs = inputs[PERSON_METRICS_WEEKLY.path]
+    roster = roster_df
+    if roster is None and person_inputs.roster:
+        roster = spark.createDataFrame([(p,) for p in sorted(person_inputs.roster)],
+                                       StructType([StructField("person", StringType(), False)]))
+    # Edge ends are not looked up: each must have a person row (edge_ends), and those are.
+    if roster is not None and not roster.isEmpty():  # no roster yet: nothing to compare with
+        suites.append(_roster_suite(PERSON_METRICS_WEEKLY, frames[PERSON_METRICS_WEEKLY.path], "person", roster))
+    suites.append(_freshness_suite(inputs[NETWORK_SUMMARY_WEEKLY.path], spark))
+    return suites

@@ -29,6 +29,9 @@ class ParseOutcome:
     # Records read but deliberately not joined to a person, by reason (e.g. Slack messages whose
     # author has no e-mail): reported in the run summary, never dropped silently.
     unjoined: dict[str, int] = field(default_factory=dict)
+    # Keyed refs of the people's names the parser saw (jobs/privacy/names.py), never the names:
+    # the gates block a week whose group label is one of them.
+    name_refs: set[str] = field(default_factory=set)
 
     @property
     def read(self) -> int:
@@ -39,6 +42,7 @@ class ParseOutcome:
         self.rejections.extend(other.rejections)
         for reason, n in other.unjoined.items():
             self.unjoined[reason] = self.unjoined.get(reason, 0) + n
+        self.name_refs |= other.name_refs
 
 
 def files_under(folder: Path, *suffixes: str) -> list[Path]:

@@ -8,7 +8,9 @@ private-channel and group-DM folders are named after the conversation's ``name``
 after its id: both are looked up.
 
 The message text is read only to find ``<@U…>`` mentions and is never stored. People leave as
-pseudonyms of the e-mail address in their ``users.json`` profile (no address: None).
+pseudonyms of the e-mail address in their ``users.json`` profile (no address: None). Their
+real and display names leave only as keyed refs (``ParseOutcome.name_refs``,
+``jobs.privacy.names``).
 
 Rejected: a day file that is not valid JSON (one rejection for the file), a zip member that
 cannot be read (bad CRC, corrupt compressed data, truncated, encrypted or compressed with an
@@ -36,6 +38,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
 
+from jobs.privacy.names import name_refs
 from jobs.privacy.pseudonym import Pseudonymiser
 from jobs.sources.base import ParseOutcome, Rejection, files_under
 
@@ -177,6 +180,7 @@ def _parse_export(export: _Export, pseudo: Pseudonymiser) -> ParseOutcome:
         reject("users.json", "file", error or "invalid JSON: expected a list of users")
         return outcome
     people = slack_people(users_doc, pseudo)
+    outcome.name_refs |= slack_name_refs(users_doc, pseudo)
     # People without an address: their messages load without a sender, and are counted.
     unaddressed = unaddressed_users(users_doc, people)
     by_unaddressed = 0
@@ -272,6 +276,23 @@ def slack_people(users: list, pseudo: Pseudonymiser) -> dict[str, str | None]:
         email = profile.get("email")
         out[str(user["id"])] = pseudo.person(email) if isinstance(email, str) else None
     return out
+
+
+def slack_name_refs(users: list, pseudo: Pseudonymiser) -> set[str]:
+    """Refs of the people's names in a users list (export or users.list; bots are not people).
+    The names themselves go no further than this function."""
+    bots = bot_ids(users)
+    refs: set[str] = set()
+    for user in users:
+        if not isinstance(user, dict) or not user.get("id") or str(user["id"]) in bots:
+            continue
+        profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+        refs |= name_refs(
+            pseudo, user.get("real_name"), profile.get("real_name"), profile.get("real_name_normalized"),
+            profile.get("display_name"), profile.get("display_name_normalized"),
+            " ".join(p for p in (profile.get("first_name"), profile.get("last_name")) if isinstance(p, str)),
+        )
+    return refs
 
 
 def unaddressed_users(users: list, people: dict[str, str | None]) -> set[str]:

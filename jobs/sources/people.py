@@ -2,7 +2,9 @@
 hire_date,timezone``), read from every *.csv below a folder.
 
 Empty cells become None. Header names are matched without regard to case or surrounding
-spaces; extra columns are ignored (and never read into rows). A file that is not a roster
+spaces; extra columns are ignored (and never read into rows), except people's names (``name``,
+``full_name``, ``display_name``, ``first_name`` + ``last_name``, ...: ``NAME_COLUMNS``), which
+leave only as keyed refs in ``ParseOutcome.name_refs`` (``jobs.privacy.names``). A file that is not a roster
 (a missing column: another CSV dropped in the folder, or the wrong export) or that is not
 UTF-8 is rejected as a whole, with one rejection naming the missing columns or the encoding;
 the other roster files still load.
@@ -18,11 +20,27 @@ from datetime import date
 from pathlib import Path
 from typing import Iterator
 
+from jobs.privacy.names import name_refs
 from jobs.privacy.pseudonym import PERSON_PREFIX, Pseudonymiser, canonical_address
 from jobs.sources.base import ParseOutcome, Rejection, files_under
 
 COLUMNS = ("email", "department", "team", "manager_email", "location", "hire_date", "timezone")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Optional columns holding a whole name, and (given, family) pairs read as one name.
+NAME_COLUMNS = ("name", "full_name", "display_name", "preferred_name", "employee_name", "real_name")
+NAME_PARTS = (("first_name", "last_name"), ("given_name", "family_name"), ("given_name", "surname"),
+              ("first_name", "surname"), ("preferred_name", "last_name"))
+_NAMES = "\x00names"  # the cells key of a row's names: no CSV header can collide with it
+
+
+# The opt-out list lives next to the rosters (docs/privacy.md, "Opt-out") but is not a roster:
+# nobody on it may become a person, a domain or a row.
+OPT_OUT_FILE = "opt_out.csv"
+
+
+def roster_csvs(folder: Path) -> list[Path]:
+    """The roster files below ``folder``: every *.csv except the opt-out list."""
+    return [p for p in files_under(folder, ".csv") if p.name.lower() != OPT_OUT_FILE]
 
 
 def roster_domains(folder: Path) -> frozenset[str]:
@@ -40,7 +58,7 @@ def roster_domains(folder: Path) -> frozenset[str]:
 def landed_units(folder: Path) -> list[tuple[str, list[Path]]]:
     """(relative path, [file]) of every roster file this parser reads below ``folder``."""
     folder = Path(folder)
-    return [(path.relative_to(folder).as_posix(), [path]) for path in files_under(folder, ".csv")]
+    return [(path.relative_to(folder).as_posix(), [path]) for path in roster_csvs(folder)]
 
 
 def parse_people(folder: Path, pseudo: Pseudonymiser, only: set[str] | None = None) -> ParseOutcome:
@@ -54,6 +72,8 @@ def parse_people(folder: Path, pseudo: Pseudonymiser, only: set[str] | None = No
             outcome.rejections.append(Rejection(pseudo.ref("people-pos", rel, "file"), rows, file_ref))
             continue
         for index, row in rows:
+            # Also for rows rejected below: a name is a name whether or not the row loads.
+            outcome.name_refs |= name_refs(pseudo, *row[_NAMES])
             _parse_row(outcome, pseudo, rel, file_ref, index, row)
     return outcome
 
@@ -128,7 +148,7 @@ def _roster_files(folder: Path, only: set[str] | None = None) -> Iterator[tuple[
     (relative path, reason) for a file that cannot be read as a roster. A file is read
     whole before any of its rows is used: rosters are small, and a file that turns out not
     to be UTF-8 half-way through must not load half of its rows."""
-    for path in files_under(folder, ".csv"):
+    for path in roster_csvs(folder):
         rel = path.relative_to(folder).as_posix()
         if only is not None and rel not in only:
             continue
@@ -147,11 +167,26 @@ def _roster_files(folder: Path, only: set[str] | None = None) -> Iterator[tuple[
             if missing:
                 yield rel, f"not a roster: missing column(s) {', '.join(missing)}"
                 continue
-            rows = [(index, {c: raw.get(header[c]) for c in COLUMNS}) for index, raw in enumerate(reader)]
+            rows = [(index, {**{c: raw.get(header[c]) for c in COLUMNS}, _NAMES: _names(raw, header)})
+                    for index, raw in enumerate(reader)]
         except csv.Error:
             yield rel, "unparseable CSV"
             continue
         yield rel, rows
+
+
+def _names(raw: dict, header: dict[str, str]) -> list[str]:
+    # HR exports spell these "Full Name", "first-name", "FirstName" as often as "full_name".
+    columns = {re.sub(r"[^a-z]", "", name): original for name, original in header.items()}
+
+    def cell(column: str) -> str | None:
+        original = columns.get(column.replace("_", ""))
+        # DictReader files a row's surplus cells under the key None: never read those.
+        return _cell(raw.get(original)) if original is not None else None
+
+    names = [cell(c) for c in NAME_COLUMNS]
+    names += [f"{cell(a)} {cell(b)}" for a, b in NAME_PARTS if cell(a) and cell(b)]
+    return [n for n in names if n]
 
 
 def _cell(value) -> str | None:
