@@ -192,7 +192,8 @@ def purge_history(spark: SparkSession, lake: Path | str, table: Table | str) -> 
             # ChecksumFileSystem (local disks) deletes the .crc sidecar with its file.
             if match and int(match[1]) < version and fs.delete(status.getPath(), False):
                 deleted += 1
-    jvm.org.apache.spark.sql.delta.DeltaLog.invalidateCache(spark._jsparkSession, jvm.org.apache.hadoop.fs.Path(location))
+    delta_log_class = jvm.org.apache.spark.sql.delta.DeltaLog
+    delta_log_class.invalidateCache(spark._jsparkSession, jvm.org.apache.hadoop.fs.Path(location))
     _remove_orphan_checksums(location)
     return deleted
 

@@ -54,11 +54,12 @@ class ErasureRecord:
     rows_changed: dict[str, int]  # table path -> rows that only named them
     weeks_rebuilt: list[str]  # ISO weeks rebuilt and published again (or staged for approval)
     tables_vacuumed: int
-    # Not stored (the log says them). Built weeks the people appeared in that keep step 1's
-    # scrubbed gold: rebuilt but held back by their gates (needs a look), or not rebuilt
-    # (their bronze is past its retention window, or rebuild=False).
+    # Not stored (the log says them): built weeks the people appeared in that keep step 1's
+    # scrubbed gold for now. Held back by their gates (needs a look); to be rebuilt by the
+    # caller (rebuild=False); past the bronze window (cannot be rebuilt: kept scrubbed).
     weeks_held: list[str] = field(default_factory=list)
     weeks_not_rebuilt: list[str] = field(default_factory=list)
+    weeks_past_bronze: list[str] = field(default_factory=list)
 
     def row(self) -> tuple:
         values = vars(self)
@@ -177,25 +178,26 @@ def erase(spark: SparkSession, lake_root: Path | str, pseudonyms: set[str], reas
              sum(removed.values()), sum(changed.values()), len(removed))
 
     # Only weeks a build ran for are rebuilt: an erasure never publishes a week that was not
-    # there (e.g. a future week of calendar occurrences).
+    # there (e.g. a future week of calendar occurrences). Past the bronze window a rebuild would
+    # replace silver and gold with an empty week: those keep the scrubbed rows of step 1.
     candidates = sorted(touched & _built_weeks(spark, lake_root))
+    rebuildable = [w for w in candidates if _has_bronze(spark, lake_root, w)]
+    past_bronze = [w for w in candidates if w not in rebuildable]
     rebuilt: list[date] = []
     held: list[date] = []
-    if rebuild and candidates:
-        weeks = [w for w in candidates if _has_bronze(spark, lake_root, w)]
-        if weeks:
-            summary = pipeline.build(None, lake_root, weeks, settings, spark)
-            # A week staged for approval was rebuilt too: its waiting candidate is the scrubbed one.
-            done = set(summary.published_weeks) | set(summary.waiting_weeks)
-            rebuilt = [w for w in weeks if label(w) in done]
-            held = [w for w in weeks if label(w) not in done]
-    not_rebuilt = [w for w in candidates if w not in rebuilt and w not in held]
+    if rebuild and rebuildable:
+        summary = pipeline.build(None, lake_root, rebuildable, settings, spark)
+        # A week staged for approval was rebuilt too: its waiting candidate is the scrubbed one.
+        done = set(summary.published_weeks) | set(summary.waiting_weeks)
+        rebuilt = [w for w in rebuildable if label(w) in done]
+        held = [w for w in rebuildable if label(w) not in done]
+    not_rebuilt = [w for w in rebuildable if w not in rebuilt and w not in held]
     if held:
         log.warning("erase %s: rebuilt week(s) %s held back by their gates; their gold keeps the scrubbed "
                     "previous version", erasure_id, ", ".join(label(w) for w in held))
-    if not_rebuilt:
-        log.info("erase %s: week(s) %s not rebuilt (bronze past retention, or rebuild off); their gold "
-                 "keeps the scrubbed previous version", erasure_id, ", ".join(label(w) for w in not_rebuilt))
+    if past_bronze:
+        log.info("erase %s: week(s) %s past the bronze window, not rebuilt; their gold keeps the scrubbed "
+                 "previous version", erasure_id, ", ".join(label(w) for w in past_bronze))
 
     vacuumed = 0
     for path in _delta_tables(lake_root):
@@ -207,7 +209,7 @@ def erase(spark: SparkSession, lake_root: Path | str, pseudonyms: set[str], reas
         erasure_id=erasure_id, erased_at=erased_at, reason=reason, people=len(pseudonyms),
         rows_removed=removed, rows_changed=changed, weeks_rebuilt=[label(w) for w in rebuilt],
         tables_vacuumed=vacuumed, weeks_held=[label(w) for w in held],
-        weeks_not_rebuilt=[label(w) for w in not_rebuilt],
+        weeks_not_rebuilt=[label(w) for w in not_rebuilt], weeks_past_bronze=[label(w) for w in past_bronze],
     )
     lake.merge_rows(spark, lake_root, ERASURES_TABLE, spark.createDataFrame([record.row()], ERASURES_TABLE.schema))
     log.info("erase %s: %d week(s) rebuilt, %d table(s) purged of their history", erasure_id,

@@ -27,7 +27,7 @@ def dagbag():
 
 def test_no_import_errors_and_all_dags_present(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == INGEST_IDS | PULL_IDS | {"ona_weekly_graph"}
+    assert set(dagbag.dag_ids) == INGEST_IDS | PULL_IDS | {"ona_weekly_graph", "ona_retention"}
 
 
 def test_every_dag_is_tagged_and_retries(dagbag):

@@ -102,8 +102,8 @@ def erased(spark, tmp_path_factory):
         edges = spark.read.format("delta").load(str(lake / "gold/edges_weekly"))
         others = (edges.where((F.col("src") != person) & (F.col("dst") != person))
                   .select("src", "dst").distinct().collect())
-        versions_before = {p.relative_to(lake).as_posix(): DeltaTable.forPath(spark, str(p)).history(1).collect()[0]["version"]
-                           for p in delta_tables(lake)}
+        versions_before = {t.relative_to(lake).as_posix(): DeltaTable.forPath(spark, str(t)).history(1).first()[0]
+                           for t in delta_tables(lake)}
 
         out, err = StringIO(), StringIO()
         with redirect_stdout(out), redirect_stderr(err):
