@@ -685,6 +685,7 @@ def _context(landing: Path | None, lake_root: Path, settings: Settings | None, s
     from jobs.spark import get_spark
 
     settings = settings or Settings.from_env()
+    load_key()  # a missing or weak key is refused before Spark starts
     spark = spark or get_spark()
     landing = Path(landing) if landing else None
     pseudo = make_pseudonymiser(landing, spark=spark, lake_root=Path(lake_root), require_domains=reads_addresses)

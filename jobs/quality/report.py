@@ -72,7 +72,7 @@ _TEMPLATE = """<!doctype html>
 {% if rejected %}<div class="banner bad"><span class="fail">Rejected at approval:</span> {{ rejected|join(", ") }}
  <p>Not published; the previous version of these weeks stays current.</p></div>{% endif %}
 {% if waiting %}<div class="banner waiting"><span class="warn">Waiting for approval:</span> {{ waiting|join(", ") }}
- <p>Not visible to analysts until a privacy officer approves it.</p></div>{% endif %}
+ <p>Not visible to analysts until a privacy officer runs <code>ona approve --lake DIR --week W --run RUN_ID</code> (or <code>ona reject</code>).</p></div>{% endif %}
 {% if s.published_weeks %}<div class="banner ok"><span class="pass">Published:</span> {{ s.published_weeks|join(", ") }}</div>{% endif %}
 {% if not (blocked or rejected or waiting or s.published_weeks) %}<div class="banner neutral">Nothing was published by this run.</div>{% endif %}
 </section>
@@ -216,7 +216,13 @@ def _moment(value: Any) -> str:
 
 
 def _weeks(entries: Any) -> list[str]:
-    return [e.get("week", "?") if isinstance(e, dict) else str(e) for e in entries or []]
+    """Weeks with the run that staged them: `ona approve --week W --run RUN_ID` needs both."""
+    def one(e: Any) -> str:
+        if not isinstance(e, dict):
+            return str(e)
+        return f"{e.get('week', '?')} (run {e['run_id']})" if e.get("run_id") else e.get("week", "?")
+
+    return [one(e) for e in entries or []]
 
 
 def write_report(ctx: "RunContext", summary: "RunSummary", results: list["GateResult"]) -> None:

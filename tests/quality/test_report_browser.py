@@ -296,7 +296,8 @@ def test_report_renders_in_a_browser(tmp_path):
                                     "Records per source", "gold/person_metrics_weekly · week")]
     assert -1 not in order and order == sorted(order), order
     assert "Not published: 2026-W11" in text
-    assert "Waiting for approval: 2026-W10" in text
+    # The run id is on the page: `ona approve` needs it.
+    assert "Waiting for approval: 2026-W10 (run run-20260309-0300)" in text
     assert "Published: 2026-W09" in text
 
     for reason, count in PRIVACY["excluded"].items():
@@ -308,7 +309,8 @@ def test_report_renders_in_a_browser(tmp_path):
     assert ["bronze/email", "13 weeks", "2026-08-31", "120"] in rows
     assert ["silver/interactions", "26 weeks", "2026-06-01", "3,456"] in rows
     assert ["2026-03-09 10:15 UTC", "request", "1", "57", "12", "2026-W10"] in rows
-    assert ["Waiting", "2026-W10"] in rows and ["Approved", "2026-W09"] in rows
+    assert ["Waiting", "2026-W10 (run run-20260309-0300)"] in rows
+    assert ["Approved", "2026-W09 (run run-20260302-0300)"] in rows
     assert ["Rejected", "none"] in rows
     assert [FAILED_CHECK, "fail", "FAIL", "2 unexpected values"] in rows
     assert ["row count within the trailing range", "warn", "warn", "row count 12, expected 80-120"] in rows
