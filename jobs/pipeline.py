@@ -9,6 +9,7 @@ import logging
 import os
 import uuid
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from jobs.graph.local_engine import weekly_node_metrics
 from jobs.privacy.opt_out import OptOut, opt_out_path, read_opt_out
 from jobs.privacy.pseudonym import Pseudonymiser, load_key
 from jobs.privacy.scrub import drops, scrub
-from jobs.quality.gates import GateResult, SuiteInputs, newest_ingests, run_week_gates
+from jobs.quality.gates import CheckResult, GateResult, SuiteInputs, newest_ingests, run_week_gates
 from jobs.sources.base import ParseOutcome
 from jobs.sources.registry import EVENT_TIME, KINDS, LANDING_FOLDERS
 from jobs.transforms import gold, silver
@@ -114,10 +115,12 @@ def internal_domains(landing: Path | None, spark: SparkSession | None = None,
 
 
 def make_pseudonymiser(landing: Path | None, key_file: str | None = None, spark: SparkSession | None = None,
-                       lake_root: Path | None = None, require_domains: bool = True) -> Pseudonymiser:
-    """The run's pseudonymiser. Anything that reads addresses needs the internal domains and
-    refuses without them (NoInternalDomainsError); a build from bronze reads none."""
-    key = load_key(key_file)
+                       lake_root: Path | None = None, require_domains: bool = True,
+                       key: bytes | None = None) -> Pseudonymiser:
+    """The run's pseudonymiser (with ``key`` when the caller loaded it already). Anything that
+    reads addresses needs the internal domains and refuses without them
+    (NoInternalDomainsError); a build from bronze reads none."""
+    key = key or load_key(key_file)
     domains = internal_domains(landing, spark, lake_root)
     if not domains and require_domains:
         raise NoInternalDomainsError()
@@ -192,7 +195,7 @@ def load_outcome(ctx: RunContext, source: str, outcome: ParseOutcome, summary: S
 
     if replace_file_refs and source in EVENT_TIME:
         weeks |= _weeks_of_dropped_rows(ctx, source, replace_file_refs, set(unique))
-    if getattr(outcome, "name_refs", None):
+    if outcome.name_refs:
         # Keyed hashes of the names seen (never the names): the "no name as a group label" check.
         from jobs.privacy.names import record_name_refs
 
@@ -428,35 +431,34 @@ def _group_metrics(ctx: RunContext, edges_df: DataFrame, people_df: DataFrame) -
     return dp.noisy_group_metrics(cells_df, rules)
 
 
-def _budget_refusals(ctx: RunContext, weeks: list[date]) -> list[GateResult]:
-    """A week whose differential-privacy budget cannot pay for another release is blocked, with
-    the check named like any other."""
-    from jobs.privacy.dp import BudgetLedger
-    from jobs.quality.gates import CheckResult
-
+def _budget_refusals(ctx: RunContext, weeks: list[date]) -> dict[date, CheckResult]:
+    """The failed check of each week whose differential-privacy budget cannot pay for another
+    release: it joins the group table's gate, so the week is blocked like by any other check."""
     rules = ctx.settings.dp
     if not rules.enabled:
-        return []
+        return {}
+    from jobs.privacy.dp import BudgetLedger, fits_budget
+
     ledger = BudgetLedger(ctx.spark, ctx.lake, rules)
-    refused = []
+    refused = {}
     for week in weeks:
         spent = ledger.spent(week)
-        if not ledger.can_release(week, rules.epsilon_per_release):
-            refused.append(GateResult(table=GROUP_METRICS_WEEKLY.path, week_start=week, suite="privacy budget", checks=[
-                CheckResult(check="privacy: the week's differential-privacy budget allows this release",
-                            expectation="budget", column=None, level="fail", success=False,
-                            observed=f"spent {spent:g} of {rules.weekly_budget:g}, a release costs {rules.epsilon_per_release:g}")]))
+        if not fits_budget(spent, rules.epsilon_per_release, rules.weekly_budget):
+            refused[week] = CheckResult(
+                check="privacy: the week's differential-privacy budget allows this release",
+                expectation="budget", column=None, level="fail", success=False,
+                observed=f"spent {spent:g} of {rules.weekly_budget:g}, a release costs {rules.epsilon_per_release:g}")
     return refused
 
 
 def _record_budget(ctx: RunContext, weeks: list[date]) -> None:
     if not ctx.settings.dp.enabled or not weeks:
         return
-    from jobs.privacy.dp import GROUP_RELEASE, BudgetLedger
+    from jobs.privacy.dp import BudgetLedger
 
     ledger = BudgetLedger(ctx.spark, ctx.lake, ctx.settings.dp)
     for week in weeks:
-        ledger.record(week, ctx.run_id, GROUP_RELEASE, ctx.settings.dp.epsilon_per_release)
+        ledger.record(week, ctx.run_id, GROUP_METRICS_WEEKLY.path, ctx.settings.dp.epsilon_per_release)
 
 
 def _published_row_counts(ctx: RunContext, table) -> dict[date, int]:
@@ -487,7 +489,6 @@ def gate_and_publish(ctx: RunContext, weeks: list[date]) -> GateOutcome:
     four tables together) is published, or staged for approval when approval is required;
     otherwise the previous version stays current."""
     from jobs.privacy import approval
-
     from jobs.privacy.names import known_name_refs, name_ref
 
     frames = gold_frames(ctx, weeks)
@@ -502,14 +503,14 @@ def gate_and_publish(ctx: RunContext, weeks: list[date]) -> GateOutcome:
     }
     results: list[GateResult] = []
     passed: list[date] = []
-    refusals = {r.week_start: r for r in _budget_refusals(ctx, weeks)}
+    refusals = _budget_refusals(ctx, weeks)
     for week in sorted(weeks):
         log.info("gates for week %s", label(week))
         inputs = {
             table.path: SuiteInputs(
-                roster=frozenset(), trailing_row_counts=_trailing(counts[table.path], week),
+                trailing_row_counts=_trailing(counts[table.path], week),
                 min_group_size=ctx.settings.privacy.min_group_size, has_ties=week in weeks_with_ties,
-                name_refs=names, name_ref=lambda raw: name_ref(ctx.pseudo, raw),
+                name_refs=names, name_ref=partial(name_ref, ctx.pseudo),
                 newest_ingests=ingests, built_at=ctx.build_started_at)
             for table in GOLD_TABLES
         }
@@ -518,7 +519,7 @@ def gate_and_publish(ctx: RunContext, weeks: list[date]) -> GateOutcome:
         if week in refusals:
             # One result per table and week (the key of quality/validation_runs): the budget
             # check joins the group table's.
-            next(r for r in week_results if r.table == GROUP_METRICS_WEEKLY.path).checks.extend(refusals[week].checks)
+            next(r for r in week_results if r.table == GROUP_METRICS_WEEKLY.path).checks.append(refusals[week])
         results.extend(week_results)
         if all(r.success for r in week_results):
             passed.append(week)
@@ -685,10 +686,11 @@ def _context(landing: Path | None, lake_root: Path, settings: Settings | None, s
     from jobs.spark import get_spark
 
     settings = settings or Settings.from_env()
-    load_key()  # a missing or weak key is refused before Spark starts
+    key = load_key()  # a missing or weak key is refused before Spark starts
     spark = spark or get_spark()
     landing = Path(landing) if landing else None
-    pseudo = make_pseudonymiser(landing, spark=spark, lake_root=Path(lake_root), require_domains=reads_addresses)
+    pseudo = make_pseudonymiser(landing, spark=spark, lake_root=Path(lake_root), require_domains=reads_addresses,
+                                key=key)
     opt_out = load_opt_out(landing, pseudo, settings) if reads_addresses else OptOut(frozenset())
     return RunContext(spark=spark, lake=Path(lake_root), pseudo=pseudo, settings=settings, opt_out=opt_out)
 

@@ -47,7 +47,6 @@ from jobs.config import DPRules
 from schemas.quality import PRIVACY_BUDGET_TABLE
 
 MECHANISM = "laplace"
-GROUP_RELEASE = "gold/group_metrics_weekly"
 # Float sums of epsilons (0.1 + 0.2 ...) must not refuse a release that exactly fits.
 BUDGET_SLACK = 1e-12
 

@@ -26,10 +26,10 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 @dataclass(frozen=True)
 class SuiteInputs:
-    """What the checks compare against: the roster, the table's recent history, the names
-    seen at ingest and the lake's ingests."""
+    """What the checks compare against: the table's recent history, the names seen at ingest
+    and the lake's ingests (the roster is a DataFrame given to run_week_gates: an anti-join,
+    never a literal set)."""
 
-    roster: frozenset[str]
     trailing_row_counts: tuple[int, ...]  # published row counts of the previous weeks
     min_group_size: int
     has_ties: bool = True  # a week without a single tie has no PageRank to sum
@@ -187,8 +187,8 @@ def run_week_gates(week: date, frames: Mapping[str, DataFrame], inputs: Mapping[
     """Every gate of one week: one GateResult per gold table (in GOLD_TABLES order), each with
     its suite's checks and those of the derived suites that belong to it. ``frames`` and
     ``inputs`` are keyed by table path and hold that week's rows only; ``roster_df`` (a
-    ``person`` column, e.g. silver/people) replaces ``SuiteInputs.roster`` for the roster
-    checks. The week publishes only when every result has ``success``."""
+    ``person`` column, e.g. silver/people) is what the roster check anti-joins with (none:
+    no roster check). The week publishes only when every result has ``success``."""
     from jobs.quality.suites import derived_suites
     from schemas.gold import GOLD_TABLES
 

@@ -14,7 +14,7 @@ from functools import reduce
 import great_expectations.expectations as gxe
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import BooleanType, DoubleType, StringType, StructField, StructType
+from pyspark.sql.types import BooleanType, DoubleType, StructField, StructType
 
 from jobs.privacy.pseudonym import PERSON_PREFIX
 from jobs.quality.gates import DerivedSuite, SuiteInputs
@@ -366,13 +366,8 @@ def derived_suites(frames: Mapping[str, DataFrame], inputs: Mapping[str, SuiteIn
     suites = [s for t in GOLD_TABLES if (s := _labels_suite(t, frames[t.path], inputs[t.path])) is not None]
     suites.append(_cells_suite(frames[GROUP_METRICS_WEEKLY.path], inputs[GROUP_METRICS_WEEKLY.path]))
     suites.append(_edge_ends_suite(frames[EDGES_WEEKLY.path], frames[PERSON_METRICS_WEEKLY.path]))
-    person_inputs = inputs[PERSON_METRICS_WEEKLY.path]
-    roster = roster_df
-    if roster is None and person_inputs.roster:
-        roster = spark.createDataFrame([(p,) for p in sorted(person_inputs.roster)],
-                                       StructType([StructField("person", StringType(), False)]))
     # Edge ends are not looked up: each must have a person row (edge_ends), and those are.
-    if roster is not None and not roster.isEmpty():  # no roster yet: nothing to compare with
-        suites.append(_roster_suite(PERSON_METRICS_WEEKLY, frames[PERSON_METRICS_WEEKLY.path], "person", roster))
+    if roster_df is not None and not roster_df.isEmpty():  # no roster yet: nothing to compare with
+        suites.append(_roster_suite(PERSON_METRICS_WEEKLY, frames[PERSON_METRICS_WEEKLY.path], "person", roster_df))
     suites.append(_freshness_suite(inputs[NETWORK_SUMMARY_WEEKLY.path], spark))
     return suites

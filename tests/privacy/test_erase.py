@@ -35,37 +35,35 @@ def roster(landing: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-def sent_from_landing(landing: Path) -> Counter:
-    """Distinct messages (by Message-ID) with a usable Date, per sender address: what bronze
-    holds (duplicate copies and messages without a date are not records)."""
-    seen: dict[str, str] = {}
+def dated_messages(landing: Path):
+    """Every landed message with a usable, zoned Date: the ones bronze keeps as records."""
     for path in sorted((landing / "email").rglob("*.mbox")):
         for message in mailbox.mbox(str(path)):
             try:
                 when = parsedate_to_datetime(message["Date"]) if message["Date"] else None
             except (TypeError, ValueError):
                 when = None
-            if when is None or when.tzinfo is None:
-                continue
-            seen[message["Message-ID"]] = parseaddr(message["From"])[1].lower()
-    return Counter(seen.values())
+            if when is not None and when.tzinfo is not None:
+                yield message
+
+
+def sender_of(message) -> str:
+    return parseaddr(message["From"])[1].lower()
+
+
+def sent_from_landing(landing: Path) -> Counter:
+    """Distinct messages (by Message-ID) with a usable Date, per sender address: what bronze
+    holds (duplicate copies and messages without a date are not records)."""
+    return Counter({m["Message-ID"]: sender_of(m) for m in dated_messages(landing)}.values())
 
 
 def recipients_in_landing(landing: Path, address: str) -> int:
     """Distinct dated messages NOT from the address that list it in To or Cc."""
-    seen = set()
-    for path in sorted((landing / "email").rglob("*.mbox")):
-        for message in mailbox.mbox(str(path)):
-            try:
-                when = parsedate_to_datetime(message["Date"]) if message["Date"] else None
-            except (TypeError, ValueError):
-                when = None
-            if when is None or when.tzinfo is None or parseaddr(message["From"])[1].lower() == address:
-                continue
-            listed = {a.lower() for _, a in getaddresses(message.get_all("To", []) + message.get_all("Cc", []))}
-            if address in listed:
-                seen.add(message["Message-ID"])
-    return len(seen)
+    return len({
+        m["Message-ID"] for m in dated_messages(landing)
+        if sender_of(m) != address
+        and address in {a.lower() for _, a in getaddresses(m.get_all("To", []) + m.get_all("Cc", []))}
+    })
 
 
 def delta_tables(lake: Path) -> list[Path]:

@@ -83,7 +83,7 @@ def frames_of(spark, rows: dict[str, list[dict]]) -> dict:
 def inputs_for(refs: frozenset[str] = frozenset(), ingests=None, **overrides) -> dict[str, SuiteInputs]:
     ingests = ((("email", NOW - timedelta(days=1)), ("people", NOW - timedelta(days=3)))
                if ingests is None else ingests)
-    base = SuiteInputs(roster=frozenset(P), trailing_row_counts=(), min_group_size=K, has_ties=True,
+    base = SuiteInputs(trailing_row_counts=(), min_group_size=K, has_ties=True,
                        name_refs=refs, name_ref=partial(name_ref, PSEUDO), newest_ingests=ingests,
                        built_at=NOW, **overrides)
     return {t.path: base for t in GOLD_TABLES}
@@ -235,7 +235,7 @@ def test_observed_holds_counts_never_values(spark):
 
 def test_name_refs_without_the_hash_are_refused():
     with pytest.raises(ValueError):
-        SuiteInputs(roster=frozenset(), trailing_row_counts=(), min_group_size=K, name_refs=frozenset({"x"}))
+        SuiteInputs(trailing_row_counts=(), min_group_size=K, name_refs=frozenset({"x"}))
 
 
 def test_quasi_identifier_names():
