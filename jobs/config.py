@@ -72,14 +72,54 @@ class DPRules:
 
 
 @dataclass(frozen=True)
+class GraphRules:
+    """Where each week's graph algorithms run and how (docs/engines.md)."""
+
+    # A week with more edges than this runs on GraphFrames across the cluster; smaller weeks run
+    # in one Spark task with igraph/networkit (20M weighted edges is ~2 GB of pandas in a task).
+    max_local_edges: int = 20_000_000
+    # Betweenness is exact up to this many people in a week, estimated above it from sampled
+    # sources with every value within epsilon of the exact one with probability 1 - delta
+    # (local engine; measured costs in docs/engines.md: 5k exact 4.8 s, 50k at epsilon 0.1 21 s).
+    exact_betweenness_max_nodes: int = 5_000
+    betweenness_epsilon: float = 0.1
+    betweenness_delta: float = 0.1
+    # Harmonic closeness on GraphFrames: exact from every person, or estimated from this many
+    # random landmarks per week.
+    harmonic_landmarks: int = 256
+    # A community keeps last week's id when their members overlap at least this much (Jaccard).
+    community_min_overlap: float = 0.3
+
+    def __post_init__(self) -> None:
+        if self.max_local_edges < 0 or self.exact_betweenness_max_nodes < 0:
+            raise ValueError("graph size thresholds cannot be negative")
+        if not (0 < self.betweenness_epsilon < 1 and 0 < self.betweenness_delta < 1):
+            raise ValueError("betweenness epsilon and delta are in (0, 1)")
+        if not 0 < self.community_min_overlap <= 1:
+            raise ValueError("community_min_overlap is in (0, 1]")
+
+
+@dataclass(frozen=True)
+class RoleRules:
+    """Thresholds of the network role label (docs/metrics.md, "Roles"). Percentiles are ranks
+    within the week among people with at least one tie (0 lowest, 1 highest)."""
+
+    overloaded_meeting_hours: float = 20.0  # half of a 40-hour week in meetings
+    overloaded_messages_percentile: float = 0.95  # emails + chat messages sent
+    broker_betweenness_percentile: float = 0.90
+    broker_constraint_percentile: float = 0.25  # at or below: few redundant contacts
+    connector_degree_percentile: float = 0.90
+    peripheral_max_degree: int = 1
+
+
+@dataclass(frozen=True)
 class Settings:
     ties: TieRules = field(default_factory=TieRules)
     privacy: PrivacyRules = field(default_factory=PrivacyRules)
     retention: RetentionRules = field(default_factory=RetentionRules)
     dp: DPRules = field(default_factory=DPRules)
-    # Above this many edges in one week the local graph engine refuses (size guard, see
-    # docs/engines.md); 20M weighted edges is ~2 GB of pandas in one task.
-    max_local_edges: int = 20_000_000
+    graph: GraphRules = field(default_factory=GraphRules)
+    roles: RoleRules = field(default_factory=RoleRules)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -115,4 +155,9 @@ class Settings:
                 epsilon_per_release=pick("ONA_DP_EPSILON", float),
                 weekly_budget=pick("ONA_DP_WEEKLY_BUDGET", float),
                 weight_clip=pick("ONA_DP_WEIGHT_CLIP", float))),
+            graph=replace(settings.graph, **overrides(
+                max_local_edges=pick("ONA_GRAPH_MAX_LOCAL_EDGES", int),
+                exact_betweenness_max_nodes=pick("ONA_GRAPH_EXACT_BETWEENNESS_MAX_NODES", int),
+                betweenness_epsilon=pick("ONA_GRAPH_BETWEENNESS_EPSILON", float),
+                harmonic_landmarks=pick("ONA_GRAPH_HARMONIC_LANDMARKS", int))),
         )

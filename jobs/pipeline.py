@@ -18,14 +18,14 @@ from pyspark.sql import functions as F
 
 from jobs import lake
 from jobs.config import Settings
-from jobs.graph.local_engine import weekly_node_metrics
 from jobs.privacy.opt_out import OptOut, opt_out_path, read_opt_out
 from jobs.privacy.pseudonym import Pseudonymiser, load_key
 from jobs.privacy.scrub import drops, scrub
 from jobs.quality.gates import CheckResult, GateResult, SuiteInputs, newest_ingests, run_week_gates
 from jobs.sources.base import ParseOutcome
 from jobs.sources.registry import EVENT_TIME, KINDS, LANDING_FOLDERS
-from jobs.transforms import gold, silver
+from jobs.transforms import silver
+from jobs.transforms.build import HISTORY_COLUMNS, GoldInputs, build_gold, history_weeks
 from jobs.weeks import buildable_weeks, label, parse_week, week_start
 from schemas.bronze import BRONZE, QUARANTINE_TABLES, SOURCES
 from schemas.gold import (
@@ -36,7 +36,7 @@ from schemas.gold import (
     PERSON_METRICS_WEEKLY,
 )
 from schemas.quality import INGEST_RUNS_TABLE, VALIDATION_RUNS_TABLE
-from schemas.silver import SILVER_EVENTS, SILVER_INTERACTIONS, SILVER_PEOPLE
+from schemas.silver import PERSON_BROKERAGE_WEEKLY, SILVER_EVENTS, SILVER_INTERACTIONS, SILVER_PEOPLE
 
 log = logging.getLogger("ona")
 
@@ -397,38 +397,31 @@ def build_silver(ctx: RunContext, weeks: list[date]) -> dict:
 # ---------------------------------------------------------------- gold + gates + publish
 
 def gold_frames(ctx: RunContext, weeks: list[date]) -> dict[str, DataFrame]:
-    """Candidate gold tables for the weeks, from silver (nothing is written here)."""
+    """Candidate gold tables for the weeks, from silver and the published gold history
+    (nothing is written here)."""
     spark = ctx.spark
     week_filter = F.col("week_start").isin(weeks)
-    interactions_df = lake.read(spark, ctx.lake, SILVER_INTERACTIONS).where(week_filter)
-    events_df = lake.read(spark, ctx.lake, SILVER_EVENTS).where(week_filter)
-    people_df = lake.read(spark, ctx.lake, SILVER_PEOPLE)
+    first, last = history_weeks(weeks)
+    earlier = F.col("week_start").between(first, last) & ~week_filter
 
-    edges_df = gold.edges_weekly(interactions_df).persist()
-    node_metrics_df = weekly_node_metrics(edges_df, ctx.settings.max_local_edges).persist()
-    group_df = _group_metrics(ctx, edges_df, people_df).persist()
-    person_df = gold.person_metrics_weekly(
-        gold.degrees(edges_df), node_metrics_df, gold.load_metrics(events_df), people_df, weeks
-    ).persist()
-    summary_df = gold.network_summary_weekly(edges_df, node_metrics_df, group_df, weeks).persist()
-    return {
-        EDGES_WEEKLY.path: edges_df,
-        PERSON_METRICS_WEEKLY.path: person_df,
-        GROUP_METRICS_WEEKLY.path: group_df,
-        NETWORK_SUMMARY_WEEKLY.path: summary_df,
-    }
+    def history(table, columns) -> DataFrame:
+        # Tables written before a column existed read it as null.
+        df = lake.read(spark, ctx.lake, table).where(earlier)
+        return df.select(*[F.col(c) if c in df.columns else F.lit(None).cast(table.schema[c].dataType).alias(c)
+                           for c in columns])
 
-
-def _group_metrics(ctx: RunContext, edges_df: DataFrame, people_df: DataFrame) -> DataFrame:
-    """The group matrix under the k rule; with differential privacy on, built from clipped tie
-    weights and released with Laplace noise (docs/privacy.md)."""
-    rules = ctx.settings.dp
-    if not rules.enabled:
-        return gold.group_metrics_weekly(edges_df, people_df, ctx.settings.privacy)
-    from jobs.privacy import dp
-
-    cells_df = gold.group_metrics_weekly(dp.clip_weights(edges_df, rules), people_df, ctx.settings.privacy)
-    return dp.noisy_group_metrics(cells_df, rules)
+    previous_weeks = [w - timedelta(weeks=1) for w in weeks]
+    inputs = GoldInputs(
+        interactions=lake.read(spark, ctx.lake, SILVER_INTERACTIONS).where(week_filter),
+        events=lake.read(spark, ctx.lake, SILVER_EVENTS).where(week_filter),
+        people=lake.read(spark, ctx.lake, SILVER_PEOPLE),
+        weeks=weeks,
+        person_history=history(PERSON_METRICS_WEEKLY, HISTORY_COLUMNS).join(
+            history(PERSON_BROKERAGE_WEEKLY, ("week_start", "person", "cross_group_ties")),
+            on=["week_start", "person"], how="left"),
+        edge_history=history(EDGES_WEEKLY, ("week_start", "src", "dst")).where(F.col("week_start").isin(previous_weeks)),
+    )
+    return build_gold(inputs, ctx.settings)
 
 
 def _budget_refusals(ctx: RunContext, weeks: list[date]) -> dict[date, CheckResult]:
@@ -528,6 +521,10 @@ def gate_and_publish(ctx: RunContext, weeks: list[date]) -> GateOutcome:
             log.error("week %s NOT published; failed checks: %s", label(week), "; ".join(failed))
     published: list[date] = []
     waiting: list[date] = []
+    if passed:
+        # Restricted, so no approval to wait for; cohorts of later builds read it.
+        lake.replace_weeks(ctx.spark, ctx.lake, PERSON_BROKERAGE_WEEKLY,
+                           frames[PERSON_BROKERAGE_WEEKLY.path].where(F.col("week_start").isin(passed)), passed)
     if passed and ctx.settings.privacy.require_approval:
         log.info("staging weeks %s for approval", ", ".join(label(w) for w in passed))
         approval.stage(ctx.spark, ctx.lake, frames, passed, ctx.run_id)

@@ -33,6 +33,10 @@ class Table:
     # (column, how) for every column that holds a person pseudonym; erasure, opt-out and
     # retention walk these. A table with none holds nothing about any one person.
     person_columns: tuple[tuple[str, str], ...] = ()
+    # (column, vocabulary) for string columns whose values come from a fixed list computed
+    # from the network (a person's network role), never from a person's attributes: the gates
+    # refuse any other value, so such a column cannot carry a department or a name.
+    closed_labels: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def zone(self) -> str:

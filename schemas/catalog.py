@@ -4,7 +4,7 @@ from schemas import Table
 from schemas.bronze import BRONZE, QUARANTINE_TABLES
 from schemas.gold import GOLD_TABLES, STAGING_TABLES
 from schemas.quality import INGEST_RUNS_TABLE, VALIDATION_RUNS_TABLE
-from schemas.silver import SILVER_EVENTS, SILVER_INTERACTIONS, SILVER_PEOPLE
+from schemas.silver import PERSON_BROKERAGE_WEEKLY, SILVER_EVENTS, SILVER_INTERACTIONS, SILVER_PEOPLE
 from schemas.state import LANDING_MANIFEST, NAME_REFS, PULL_STATE
 
 
@@ -13,6 +13,7 @@ def all_tables() -> tuple[Table, ...]:
     from schemas import quality
 
     return (*BRONZE.values(), *QUARANTINE_TABLES.values(), SILVER_EVENTS, SILVER_INTERACTIONS, SILVER_PEOPLE,
+            PERSON_BROKERAGE_WEEKLY,
             *GOLD_TABLES, *STAGING_TABLES.values(), *quality.QUALITY_TABLES, PULL_STATE, LANDING_MANIFEST, NAME_REFS)
 
 

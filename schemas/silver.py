@@ -6,6 +6,7 @@ from pyspark.sql.types import (
     DateType,
     DoubleType,
     IntegerType,
+    LongType,
     StringType,
     StructField,
     StructType,
@@ -56,11 +57,31 @@ PEOPLE = StructType(
     ]
 )
 
+PERSON_BROKERAGE = StructType(
+    [
+        StructField("week_start", DateType(), False),
+        StructField("person", StringType(), False),
+        StructField("cross_group_ties", LongType(), False),  # distinct neighbours in another department
+        # Gould-Fernandez brokerage counts over department labels (jobs/graph/contract.py)
+        StructField("coordinator", LongType(), True),
+        StructField("gatekeeper", LongType(), True),
+        StructField("representative", LongType(), True),
+        StructField("liaison", LongType(), True),
+        StructField("itinerant", LongType(), True),
+    ]
+)
+
 SILVER_EVENTS = Table("silver/events", EVENTS, ("event_id",), ("week_start",),
                       person_columns=(("actor", DROP_ROW), ("participants", ARRAY_ELEMENT)))
 SILVER_INTERACTIONS = Table(
     "silver/interactions", INTERACTIONS, ("week_start", "event_id", "src", "dst"), ("week_start",),
     person_columns=(("src", DROP_ROW), ("dst", DROP_ROW)),
+)
+# Person figures derived from department labels: restricted, like the labels (docs/privacy.md).
+# Written with the gold tables of a week that passed its gates; cohorts read its history.
+PERSON_BROKERAGE_WEEKLY = Table(
+    "silver/person_brokerage_weekly", PERSON_BROKERAGE, ("week_start", "person"), ("week_start",),
+    person_columns=(("person", DROP_ROW),),
 )
 SILVER_PEOPLE = Table("silver/people", PEOPLE, ("person",),
                       person_columns=(("person", DROP_ROW), ("manager", SET_NULL)))

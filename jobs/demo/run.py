@@ -43,37 +43,48 @@ def latest_summary(lake: Path) -> dict:
     return json.loads(reports[-1].read_text())
 
 
-def print_summary(lake: Path, summary: dict) -> None:
-    """A short human summary, read back with an independent Delta reader (delta-rs)."""
+def key_players(lake: Path) -> dict:
+    """The answers to the seeds' questions for the newest week, read back with an independent
+    Delta reader (delta-rs) from the BI tables, except the brokerage role counts: those are
+    department-derived and restricted (docs/privacy.md), shown here because the demo runs as
+    the operator."""
     from deltalake import DeltaTable
 
-    def table(name: str):
-        return DeltaTable(str(lake / name)).to_pandas()
+    def table(name: str, zone: str = "gold"):
+        return DeltaTable(str(lake / zone / name)).to_pandas()
 
-    metrics, edges = table("gold/person_metrics_weekly"), table("gold/edges_weekly")
-    network, groups = table("gold/network_summary_weekly"), table("gold/group_metrics_weekly")
-    last_week = metrics["week_start"].max()
-    week = metrics[metrics["week_start"] == last_week]
-    # Brokers: people whose ties reach the most departments other than their own. Departments
-    # come from the restricted zone (silver/people): the operator running the demo may read it,
-    # BI readers of gold may not (docs/privacy.md, "Two zones").
-    department = table("silver/people").set_index("person")["department"]
-    week = week.assign(department=week["person"].map(department))
-    week_edges = edges[edges["week_start"] == last_week]
-    reach = (
-        week_edges.assign(own=week_edges["src"].map(department), other=week_edges["dst"].map(department))
-        .query("own != other")
-        .groupby("src")["other"].nunique()
-        .rename("departments_reached")
-    )
-    brokers = week.join(reach, on="person").sort_values(
-        ["departments_reached", "pagerank"], ascending=False).head(5)
-    within = groups[(groups["week_start"] == last_week) & ~groups["is_suppressed"]]
-    totals = within.groupby("group_a")["weight"].sum()
-    inside = within[within["group_a"] == within["group_b"]].set_index("group_a")["weight"]
-    silo = (inside / totals).dropna().sort_values(ascending=False)
-    net = network[network["week_start"] == last_week].iloc[0]
+    metrics, network = table("person_metrics_weekly"), table("network_summary_weekly")
+    cohesion, cohorts = table("group_cohesion_weekly"), table("onboarding_cohorts_weekly")
+    roles = table("person_brokerage_weekly", zone="silver")
+    last_week = network["week_start"].max()
+    week = metrics[(metrics["week_start"] == last_week) & metrics["pagerank"].notna()]
+    # Brokers: high betweenness among people with low constraint (few redundant contacts).
+    open_network = week[week["constraint"] <= week["constraint"].median()]
+    brokers = open_network.sort_values(["betweenness", "person"], ascending=[False, True]).head(5).merge(
+        roles[roles["week_start"] == last_week].drop(columns="week_start"), on="person", how="left")
+    central = week.sort_values(["pagerank", "person"], ascending=[False, True]).head(5)
+    departments = cohesion[(cohesion["week_start"] == last_week) & (cohesion["group_kind"] == "department")
+                           & ~cohesion["is_suppressed"]].sort_values(["ei_index", "group_name"])
+    published_cohorts = cohorts[(cohorts["week_start"] == last_week) & ~cohorts["is_suppressed"]]
+    newest = published_cohorts[published_cohorts["cohort_month"] == published_cohorts["cohort_month"].max()]
+    movers = week.dropna(subset=["pagerank_rank_change"]).assign(
+        moved=lambda f: f["pagerank_rank_change"].abs()).sort_values(["moved", "person"], ascending=[False, True])
+    return {
+        "week": last_week,
+        "network": network[network["week_start"] == last_week].iloc[0],
+        "brokers": brokers,
+        "central": central,
+        "roles": week["network_role"].value_counts().to_dict(),
+        "most_siloed": departments.head(1),
+        "newest_cohort": newest.sort_values("weeks_since_hire"),
+        "movers": movers.head(3),
+    }
 
+
+def print_summary(lake: Path, summary: dict) -> None:
+    """A short human summary: the run, then the answers (key_players)."""
+    answers = key_players(lake)
+    net = answers["network"]
     print("\n=== ONA demo ===")
     print(f"lake:    {lake}")
     print(f"report:  {summary['report']}")
@@ -86,17 +97,38 @@ def print_summary(lake: Path, summary: dict) -> None:
             files = f"  files {counts['files_ingested']} new or changed, {counts['files_skipped']} unchanged"
         print(f"  {source:9s} read {counts['read']:6d}  accepted {counts['accepted']:6d}  "
               f"quarantined {counts['quarantined']:4d}  duplicates {counts['duplicates']:4d}{files}")
-    print(f"week of {last_week}: {net['nodes']} people, {net['edges']} ties, density {net['density']:.4f}, "
-          f"modularity {net['modularity']:.3f}, {net['communities']} communities")
-    print("top brokers (departments reached beyond their own, then weighted PageRank):")
-    for _, row in brokers.iterrows():
-        print(f"  {row['person']}  {row['department']:<12} reaches {int(row['departments_reached'] or 0)} "
-              f"departments  pagerank {row['pagerank']:.4f}")
-    if len(silo):
-        print(f"most siloed department: {silo.index[0]} ({silo.iloc[0]:.0%} of its tie weight stays inside)")
+    print(f"\nweek of {answers['week']}: {net['nodes']} people, {net['edges']} ties, density {net['density']:.4f}, "
+          f"modularity {net['modularity']:.3f}, {net['communities']} communities ({net['graph_engine']} engine)")
+    print("top brokers (highest betweenness among people with constraint at or below the median):")
+    for _, row in answers["brokers"].iterrows():
+        print(f"  {row['person']}  betweenness {row['betweenness']:.4f}  constraint {row['constraint']:.3f}  "
+              f"two-paths as liaison {int(row['liaison'])}, representative {int(row['representative'])}, "
+              f"gatekeeper {int(row['gatekeeper'])} (restricted)")
+    print("most central (weighted PageRank):")
+    for _, row in answers["central"].iterrows():
+        print(f"  {row['person']}  pagerank {row['pagerank']:.4f}  degree {int(row['degree'])}  "
+              f"eigenvector {row['eigenvector']:.3f}  role {row['network_role']}")
+    print("roles: " + ", ".join(f"{role} {n}" for role, n in sorted(answers["roles"].items())))
+    if len(answers["most_siloed"]):
+        silo = answers["most_siloed"].iloc[0]
+        print(f"most siloed department: {silo['group_name']} (E-I index {silo['ei_index']:+.2f}, "
+              f"density {silo['density']:.3f}, {silo['cross_group_share']:.0%} of its ties cross groups)")
+    cohort = answers["newest_cohort"]
+    if len(cohort):
+        steps = ", ".join(f"week {int(r['weeks_since_hire'])}: {r['share_integrated']:.0%} of {int(r['n_people'])}"
+                          for _, r in cohort.iterrows())
+        print(f"newest cohort (hired {cohort.iloc[0]['cohort_month']:%Y-%m}) integrated: {steps}")
+    else:
+        print("newest cohort: no cohort of at least k people with a milestone week yet")
+    if net["tie_churn"] == net["tie_churn"]:  # not NaN: there is a previous week
+        print(f"since last week: {int(net['ties_formed'])} ties formed, {int(net['ties_lost'])} lost "
+              f"(churn {net['tie_churn']:.0%}), community stability {net['community_stability']:.0%}")
+        for _, row in answers["movers"].iterrows():
+            print(f"  {row['person']}  PageRank rank {int(row['pagerank_rank'])} ({int(row['pagerank_rank_change']):+d})"
+                  f"  ties formed {int(row['ties_formed'])}, lost {int(row['ties_lost'])}")
     passed = sum(1 for g in summary["gates"] if g["success"])
     print(f"gates: {passed}/{len(summary['gates'])} suites passed; "
-          f"{summary['groups_suppressed']} group pairs suppressed (k=5)")
+          f"{summary['groups_suppressed']} group cells suppressed (k=5)")
 
 
 def run_demo(folder: Path, n_people: int = 300, weeks: int = 4, seed: int = 7) -> int:

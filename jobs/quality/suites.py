@@ -19,7 +19,15 @@ from pyspark.sql.types import BooleanType, DoubleType, StructField, StructType
 from jobs.privacy.pseudonym import PERSON_PREFIX
 from jobs.quality.gates import DerivedSuite, SuiteInputs
 from schemas import Table
-from schemas.gold import EDGES_WEEKLY, GOLD_TABLES, GROUP_METRICS_WEEKLY, NETWORK_SUMMARY_WEEKLY, PERSON_METRICS_WEEKLY
+from schemas.gold import (
+    EDGES_WEEKLY,
+    GOLD_TABLES,
+    GROUP_COHESION_WEEKLY,
+    GROUP_METRICS_WEEKLY,
+    NETWORK_SUMMARY_WEEKLY,
+    ONBOARDING_COHORTS_WEEKLY,
+    PERSON_METRICS_WEEKLY,
+)
 
 PERSON_PATTERN = rf"^{PERSON_PREFIX}[0-9a-f]{{16}}$"
 ADDRESS_LIKE = r"[^\s@]+@[^\s@]+"
@@ -104,6 +112,11 @@ def _privacy(table: Table) -> list:
             meta={"check": "privacy: no column outside the contract (no content columns)"},
         )
     ]
+    for column, vocabulary in table.closed_labels:
+        checks.append(gxe.ExpectColumnValuesToBeInSet(
+            column=column, value_set=list(vocabulary), severity=_severity("fail"),
+            meta={"check": f"privacy: {column} is one of {', '.join(vocabulary)} (computed from the network)"},
+        ))
     for field in table.schema.fields:
         if field.dataType.simpleString() != "string":
             continue
@@ -208,7 +221,37 @@ def person_metrics_suite(inputs: SuiteInputs) -> list:
                                           meta={"check": "clustering in [0, 1]"}),
         gxe.ExpectColumnValuesToBeBetween(column="degree", min_value=0, severity="critical",
                                           meta={"check": "degree is not negative"}),
+        *[_unit_interval(c) for c in ("eigenvector", "harmonic", "betweenness", "after_hours_share")],
+        gxe.ExpectColumnValuesToBeBetween(column="constraint", min_value=0, severity="critical",
+                                          meta={"check": "constraint is not negative"}),
+        *_not_null("network_role"),
         *_volume(inputs),
+    ]
+
+
+def _unit_interval(column: str):
+    return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=1, severity="critical",
+                                             meta={"check": f"{column} in [0, 1]"})
+
+
+def group_cohesion_suite(inputs: SuiteInputs) -> list:
+    # Suppression rules run on a derived frame (_people_count_suite).
+    return [
+        *_privacy(GROUP_COHESION_WEEKLY),
+        *_not_null("week_start", "group_kind", "group_name", "is_suppressed"),
+        *_unique_keys(GROUP_COHESION_WEEKLY),
+        gxe.ExpectColumnValuesToBeBetween(column="ei_index", min_value=-1, max_value=1, severity="critical",
+                                          meta={"check": "ei_index in [-1, 1]"}),
+        _unit_interval("density"), _unit_interval("cross_group_share"),
+    ]
+
+
+def onboarding_cohorts_suite(inputs: SuiteInputs) -> list:
+    return [
+        *_privacy(ONBOARDING_COHORTS_WEEKLY),
+        *_not_null("week_start", "cohort_month", "weeks_since_hire", "is_suppressed"),
+        *_unique_keys(ONBOARDING_COHORTS_WEEKLY),
+        _unit_interval("share_integrated"),
     ]
 
 
@@ -224,15 +267,15 @@ def group_metrics_suite(inputs: SuiteInputs) -> list:
 
 
 def network_summary_suite(inputs: SuiteInputs) -> list:
-    ratio = lambda c: gxe.ExpectColumnValuesToBeBetween(  # noqa: E731
-        column=c, min_value=0, max_value=1, severity="critical", meta={"check": f"{c} in [0, 1]"}
-    )
     return [
         *_privacy(NETWORK_SUMMARY_WEEKLY),
         *_unique_keys(NETWORK_SUMMARY_WEEKLY),
         gxe.ExpectTableRowCountToEqual(value=1, severity="critical", meta={"check": "one row per week"}),
         *_not_null("nodes", "edges", "components"),
-        ratio("density"), ratio("giant_component_share"), ratio("reciprocity"), ratio("average_clustering"),
+        *map(_unit_interval, ("density", "giant_component_share", "reciprocity", "average_clustering",
+                              "tie_churn", "community_stability")),
+        gxe.ExpectColumnValuesToBeInSet(column="graph_engine", value_set=["native", "graphframes"],
+                                        severity="critical", meta={"check": "graph_engine is native or graphframes"}),
         gxe.ExpectColumnValuesToBeBetween(column="modularity", min_value=-0.5, max_value=1, severity="critical",
                                           meta={"check": "modularity in [-0.5, 1]"}),
     ]
@@ -242,6 +285,8 @@ SUITES = {
     EDGES_WEEKLY.path: edges_suite,
     PERSON_METRICS_WEEKLY.path: person_metrics_suite,
     GROUP_METRICS_WEEKLY.path: group_metrics_suite,
+    GROUP_COHESION_WEEKLY.path: group_cohesion_suite,
+    ONBOARDING_COHORTS_WEEKLY.path: onboarding_cohorts_suite,
     NETWORK_SUMMARY_WEEKLY.path: network_summary_suite,
 }
 
@@ -275,37 +320,50 @@ def _labels_suite(table: Table, week_df: DataFrame, inputs: SuiteInputs) -> Deri
 
 
 _CELL_VALUES = ("weight", "n_people_pairs", "n_people_a", "n_people_b")
+_COHESION_VALUES = ("n_people", "internal_ties", "external_ties", "internal_weight", "external_weight",
+                    "ei_index", "cross_group_share")
+_COHORT_VALUES = ("n_people", "median_degree", "median_cross_group_ties", "share_integrated")
+
+
+def _publication_suite(table: Table, df: DataFrame, values: tuple[str, ...], k_rule: F.Column, k_check: str,
+                       extra: tuple = ()) -> DerivedSuite:
+    """One row per group output row, one boolean per publication rule (docs/privacy.md, "One
+    rule for every group output"): a rule holds for the rows it does not apply to, and a rule
+    whose inputs are null is broken, never met."""
+    published, suppressed = ~F.col("is_suppressed"), F.col("is_suppressed")
+    all_of = lambda columns: reduce(lambda a, b: a & b, columns)  # noqa: E731
+    shown = ", ".join(values)
+    rules = [  # (frame column, applies to, rule, check)
+        ("values_present", published, all_of([F.col(c).isNotNull() for c in values]),
+         f"published rows carry {shown}"),
+        ("k_people", published, k_rule, k_check),
+        ("no_reason", published, F.col("suppression").isNull(), "published rows give no suppression reason"),
+        *extra,
+        ("no_value", suppressed, all_of([F.col(c).isNull() for c in values]),
+         f"privacy: suppressed rows publish no value ({shown})"),
+        ("known_reason", suppressed, F.col("suppression").isin(*SUPPRESSION_REASONS),
+         f"privacy: suppressed rows give a reason ({' or '.join(SUPPRESSION_REASONS)})"),
+    ]
+    # A null is_suppressed fails the table suite's not-null check.
+    frame = df.select(*[F.coalesce(~applies | rule, F.lit(False)).alias(name) for name, applies, rule, _ in rules])
+    return DerivedSuite(table, "cells", frame, [_only_true(name, "fail", check=check) for name, _, _, check in rules])
 
 
 def _cells_suite(group_df: DataFrame, inputs: SuiteInputs) -> DerivedSuite:
-    """One row per group cell, one boolean per publication rule (docs/privacy.md, "One rule for
-    every group output"): a rule holds for the cells it does not apply to, and a rule whose
-    inputs are null is broken, never met."""
     k = inputs.min_group_size
-    published, suppressed = ~F.col("is_suppressed"), F.col("is_suppressed")
-    all_of = lambda columns: reduce(lambda a, b: a & b, columns)  # noqa: E731
-    cell_values = ", ".join(_CELL_VALUES)
-    rules = [  # (frame column, applies to, rule, check)
-        ("values_present", published, all_of([F.col(c).isNotNull() for c in _CELL_VALUES]),
-         f"published cells carry {cell_values}"),
-        ("k_on_each_side", published, (F.col("n_people_a") >= k) & (F.col("n_people_b") >= k),
-         f"privacy: published cells have >= {k} people on each side (n_people_a, n_people_b)"),
-        ("no_reason", published, F.col("suppression").isNull(),
-         "published cells give no suppression reason"),
-        # The DP release clamps its noisy weight at 0: 0 is a legitimate value there only.
-        ("weight_valid", published,
-         F.when(F.col("dp_epsilon").isNull(), F.col("weight") > 0).otherwise(F.col("weight") >= 0),
-         "weight of published cells is positive (>= 0 when DP noise is on)"),
-        ("no_value", suppressed, all_of([F.col(c).isNull() for c in _CELL_VALUES]),
-         f"privacy: suppressed cells publish no value ({cell_values})"),
-        ("known_reason", suppressed, F.col("suppression").isin(*SUPPRESSION_REASONS),
-         f"privacy: suppressed cells give a reason ({' or '.join(SUPPRESSION_REASONS)})"),
-    ]
-    # A null is_suppressed fails the table suite's not-null check.
-    frame = group_df.select(*[F.coalesce(~applies | rule, F.lit(False)).alias(name)
-                              for name, applies, rule, _ in rules])
-    return DerivedSuite(GROUP_METRICS_WEEKLY, "cells", frame,
-                        [_only_true(name, "fail", check=check) for name, _, _, check in rules])
+    # The DP release clamps its noisy weight at 0: 0 is a legitimate value there only.
+    weight_valid = ("weight_valid", ~F.col("is_suppressed"),
+                    F.when(F.col("dp_epsilon").isNull(), F.col("weight") > 0).otherwise(F.col("weight") >= 0),
+                    "weight of published cells is positive (>= 0 when DP noise is on)")
+    return _publication_suite(
+        GROUP_METRICS_WEEKLY, group_df, _CELL_VALUES, (F.col("n_people_a") >= k) & (F.col("n_people_b") >= k),
+        f"privacy: published cells have >= {k} people on each side (n_people_a, n_people_b)", (weight_valid,))
+
+
+def _people_count_suite(table: Table, df: DataFrame, values: tuple[str, ...], inputs: SuiteInputs) -> DerivedSuite:
+    k = inputs.min_group_size
+    return _publication_suite(table, df, values, F.col("n_people") >= k,
+                              f"privacy: published rows stand for >= {k} people (n_people)")
 
 
 def _edge_ends_suite(edges_df: DataFrame, person_df: DataFrame) -> DerivedSuite:
@@ -365,6 +423,8 @@ def derived_suites(frames: Mapping[str, DataFrame], inputs: Mapping[str, SuiteIn
     spark = frames[EDGES_WEEKLY.path].sparkSession
     suites = [s for t in GOLD_TABLES if (s := _labels_suite(t, frames[t.path], inputs[t.path])) is not None]
     suites.append(_cells_suite(frames[GROUP_METRICS_WEEKLY.path], inputs[GROUP_METRICS_WEEKLY.path]))
+    for table, values in ((GROUP_COHESION_WEEKLY, _COHESION_VALUES), (ONBOARDING_COHORTS_WEEKLY, _COHORT_VALUES)):
+        suites.append(_people_count_suite(table, frames[table.path], values, inputs[table.path]))
     suites.append(_edge_ends_suite(frames[EDGES_WEEKLY.path], frames[PERSON_METRICS_WEEKLY.path]))
     # Edge ends are not looked up: each must have a person row (edge_ends), and those are.
     if roster_df is not None and not roster_df.isEmpty():  # no roster yet: nothing to compare with

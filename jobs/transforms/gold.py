@@ -6,15 +6,16 @@ jobs/graph/local_engine.py. Definitions: docs/metrics.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from jobs.config import PrivacyRules
+from jobs.config import PrivacyRules, RoleRules
+from jobs.graph.contract import BROKERAGE_ROLES, NODE_COLUMNS, UNASSIGNED_GROUP
 from jobs.privacy.pseudonym import PERSON_PREFIX
-
-UNASSIGNED_GROUP = "(unassigned)"
+from schemas.gold import PERSON_METRICS
 
 
 def edges_weekly(interactions_df: DataFrame) -> DataFrame:
@@ -84,59 +85,120 @@ def degrees(edges_df: DataFrame) -> DataFrame:
     )
 
 
-def load_metrics(events_df: DataFrame) -> DataFrame:
-    """What each person sent or attended in the week, ties or not (broadcasts count here)."""
-    sent_df = events_df.groupBy("week_start", F.col("actor").alias("person")).agg(
+# Working hours in a person's own time zone; anything else (and weekends) is after hours.
+WORKDAY_START_HOUR, WORKDAY_END_HOUR = 8, 18
+
+
+def _activities(events_df: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(sent, attended): one row per message a person sent, one per meeting a person was at."""
+    sent_df = events_df.where(
+        (F.col("kind") == "email") | ((F.col("source") == "chat") & (F.col("kind") != "reaction"))
+    ).select("week_start", F.col("actor").alias("person"), "kind", "source", "is_broadcast", "occurred_at")
+    attended_df = events_df.where((F.col("kind") == "meeting") & ~F.col("is_cancelled")).select(
+        "week_start", "occurred_at", "duration_minutes",
+        F.explode(F.array_distinct(F.concat(F.array("actor"), F.col("participants")))).alias("person"),
+    )
+    return sent_df, attended_df
+
+
+def load_metrics(events_df: DataFrame, people_df: DataFrame) -> DataFrame:
+    """What each person sent or attended in the week, ties or not (broadcasts count here), and
+    the share of it outside working hours in the person's own time zone (UTC when unknown)."""
+    sent_df, attended_df = _activities(events_df)
+    sent_counts_df = sent_df.groupBy("week_start", "person").agg(
         F.count(F.when(F.col("kind") == "email", True)).alias("emails_sent"),
         F.count(F.when((F.col("kind") == "email") & F.col("is_broadcast"), True)).alias("broadcasts_sent"),
-        F.count(F.when((F.col("source") == "chat") & (F.col("kind") != "reaction"), True)).alias(
-            "chat_messages_sent"
-        ),
+        F.count(F.when(F.col("source") == "chat", True)).alias("chat_messages_sent"),
     )
-    meetings_df = events_df.where((F.col("kind") == "meeting") & ~F.col("is_cancelled"))
-    attended_df = (
-        meetings_df.select(
-            "week_start", "event_id", "duration_minutes",
-            F.explode(F.array_distinct(F.concat(F.array("actor"), F.col("participants")))).alias("person"),
-        )
+    attended_counts_df = attended_df.groupBy("week_start", "person").agg(
+        F.count("*").alias("meetings_attended"),
+        (F.sum("duration_minutes") / 60.0).alias("meeting_hours"),
+    )
+    zones_df = F.broadcast(people_df.select("person", "timezone"))
+    local = F.from_utc_timestamp("occurred_at", F.coalesce("timezone", F.lit("UTC")))
+    after_hours = (F.dayofweek(local).isin(1, 7)  # Sunday, Saturday
+                   | (F.hour(local) < WORKDAY_START_HOUR) | (F.hour(local) >= WORKDAY_END_HOUR))
+    after_hours_df = (
+        sent_df.select("week_start", "person", "occurred_at")
+        .unionByName(attended_df.select("week_start", "person", "occurred_at"))
+        .join(zones_df, on="person", how="left")
         .groupBy("week_start", "person")
-        .agg(
-            F.count("*").alias("meetings_attended"),
-            (F.sum("duration_minutes") / 60.0).alias("meeting_hours"),
-        )
+        .agg(F.avg(after_hours.cast("double")).alias("after_hours_share"))
     )
+    keys = ["week_start", "person"]
     return (
-        sent_df.join(attended_df, on=["week_start", "person"], how="full")
+        sent_counts_df.join(attended_counts_df, on=keys, how="full")
+        .join(after_hours_df, on=keys, how="left")
         .where(F.col("person").startswith(PERSON_PREFIX))
         .select(
-            "week_start", "person",
+            *keys,
             *[F.coalesce(c, F.lit(0)).cast("long").alias(c)
               for c in ("emails_sent", "broadcasts_sent", "chat_messages_sent", "meetings_attended")],
             F.coalesce("meeting_hours", F.lit(0.0)).alias("meeting_hours"),
+            "after_hours_share",
         )
     )
+
+
+def weeks_frame(spark, weeks: list[date]) -> DataFrame:
+    """One row per week (week_start), ascending: the weeks a transform must answer for, even
+    those without a single tie."""
+    return spark.createDataFrame([(w,) for w in sorted(set(weeks))], "week_start date")
 
 
 def roster_for_weeks(people_df: DataFrame, weeks: list[date]) -> DataFrame:
     """Every person employed in each week (hired on or before the week's Sunday)."""
-    weeks_df = people_df.sparkSession.createDataFrame([(w,) for w in weeks], "week_start date")
-    return weeks_df.crossJoin(people_df.select("person", "hire_date")).where(
+    return weeks_frame(people_df.sparkSession, weeks).crossJoin(people_df.select("person", "hire_date")).where(
         F.col("hire_date").isNull() | (F.col("hire_date") <= F.date_add("week_start", 6))
     ).select("week_start", "person")
+
+
+def network_role(roles: RoleRules) -> F.Column:
+    """The role label (docs/metrics.md, "Roles"), from percent ranks computed within the week
+    among people with a tie; the first rule that holds wins."""
+    with_ties = F.col("degree") > 0
+    return (
+        F.when((F.col("meeting_hours") >= roles.overloaded_meeting_hours)
+               | (with_ties & (F.col("messages_rank") >= roles.overloaded_messages_percentile)), "overloaded")
+        .when(~with_ties, "isolated")
+        .when((F.col("betweenness_rank_pct") >= roles.broker_betweenness_percentile)
+              & (F.col("constraint_rank_pct") <= roles.broker_constraint_percentile), "broker")
+        .when(F.col("degree_rank_pct") >= roles.connector_degree_percentile, "connector")
+        .when(F.col("degree") <= roles.peripheral_max_degree, "peripheral")
+        .otherwise("member")
+    )
+
+
+def _with_role(df: DataFrame, roles: RoleRules) -> DataFrame:
+    # Ranks among the week's people with ties: people without ties sort apart (has_ties first).
+    week = Window.partitionBy("week_start", F.col("degree") > 0)
+    pct = lambda column: F.percent_rank().over(week.orderBy(F.col(column).asc_nulls_first()))  # noqa: E731
+    ranked = (
+        df.withColumn("messages", F.col("emails_sent") + F.col("chat_messages_sent"))
+        .withColumn("messages_rank", pct("messages"))
+        .withColumn("betweenness_rank_pct", pct("betweenness"))
+        .withColumn("constraint_rank_pct", pct("constraint"))
+        .withColumn("degree_rank_pct", pct("degree"))
+    )
+    return ranked.withColumn("network_role", network_role(roles)).drop(
+        "messages", "messages_rank", "betweenness_rank_pct", "constraint_rank_pct", "degree_rank_pct")
 
 
 def person_metrics_weekly(
     degrees_df: DataFrame,
     node_metrics_df: DataFrame,
     load_df: DataFrame,
+    change_df: DataFrame,
     people_df: DataFrame,
     weeks: list[date],
+    roles: RoleRules,
 ) -> DataFrame:
     """One row per week and person: everyone on the roster that week, everyone with a tie, and
     everyone who sent or attended something. Graph metrics are null for people without ties.
     No person attribute (department, team, ...) is carried: gold is the BI zone, and a
     pseudonym next to its department would let a reader rebuild the group cells the k rule
-    hides (docs/privacy.md, "Two zones")."""
+    hides (docs/privacy.md, "Two zones"); for the same reason the department-derived figures
+    (brokerage_weekly) are not here either."""
     keys = ["week_start", "person"]
     persons_df = (
         roster_for_weeks(people_df, weeks)
@@ -144,30 +206,62 @@ def person_metrics_weekly(
         .unionByName(load_df.select(*keys))
         .distinct()
     )
-    zero_long = ["in_degree", "out_degree", "degree", "emails_sent", "broadcasts_sent",
-                 "chat_messages_sent", "meetings_attended"]
-    zero_double = ["in_strength", "out_strength", "strength", "meeting_hours"]
-    return (
+    zero_long = lambda c: F.coalesce(c, F.lit(0)).cast("long").alias(c)  # noqa: E731
+    zero_double = lambda c: F.coalesce(c, F.lit(0.0)).alias(c)  # noqa: E731
+    joined_df = (
         persons_df.join(degrees_df, on=keys, how="left")
-        .join(node_metrics_df.drop("week_modularity"), on=keys, how="left")
+        .join(node_metrics_df.drop("week_modularity", "betweenness_error_bound"), on=keys, how="left")
         .join(load_df, on=keys, how="left")
+        .join(change_df, on=keys, how="left")
         .select(
-            *keys,
-            *[F.coalesce(c, F.lit(0)).cast("long").alias(c) for c in zero_long[:3]],
-            *[F.coalesce(c, F.lit(0.0)).alias(c) for c in zero_double[:3]],
-            "pagerank", "component", "component_size", "community", "clustering",
-            *[F.coalesce(c, F.lit(0)).cast("long").alias(c) for c in zero_long[3:]],
-            F.coalesce("meeting_hours", F.lit(0.0)).alias("meeting_hours"),
+            *keys, *map(zero_long, ("in_degree", "out_degree", "degree")),
+            *map(zero_double, ("in_strength", "out_strength", "strength")),
+            *[c for c, _ in NODE_COLUMNS if c not in ("person",) + BROKERAGE_ROLES],
+            *map(zero_long, ("emails_sent", "broadcasts_sent", "chat_messages_sent", "meetings_attended")),
+            zero_double("meeting_hours"), "after_hours_share",
+            "ties_formed", "ties_lost", "pagerank_rank", "pagerank_rank_change",
+            "betweenness_rank", "betweenness_rank_change",
         )
     )
+    return _with_role(joined_df, roles).select(*PERSON_METRICS.fieldNames())
+
+
+def brokerage_weekly(node_metrics_df: DataFrame, cross_ties_df: DataFrame) -> DataFrame:
+    """silver/person_brokerage_weekly: the department-derived figures of people with ties
+    (restricted zone). Someone with ties but no neighbour in another department has 0."""
+    keys = ["week_start", "person"]
+    return node_metrics_df.select(*keys, *BROKERAGE_ROLES).join(cross_ties_df, on=keys, how="left").select(
+        *keys, F.coalesce("cross_group_ties", F.lit(0)).cast("long").alias("cross_group_ties"), *BROKERAGE_ROLES)
+
+
+def with_group(df: DataFrame, groups_df: DataFrame, person_col: str, group_col: str) -> DataFrame:
+    """df with the group of person_col as group_col ((unassigned) when the person has none).
+    groups_df: person, group."""
+    lookup = F.broadcast(groups_df.withColumnRenamed("person", person_col).withColumnRenamed("group", group_col))
+    return df.join(lookup, on=person_col, how="left").withColumn(
+        group_col, F.coalesce(group_col, F.lit(UNASSIGNED_GROUP)))
+
+
+def groups_of(people_df: DataFrame, kind: str) -> DataFrame:
+    """person, group for one group kind (a silver/people column: department or team)."""
+    return people_df.select("person", F.coalesce(kind, F.lit(UNASSIGNED_GROUP)).alias("group"))
 
 
 SUPPRESSED_UNDER_K = "fewer than k people"
 SUPPRESSED_COMPLEMENTARY = "complementary"
 
 
+GROUP_KINDS = ("department", "team")
+
+
 def group_metrics_weekly(edges_df: DataFrame, people_df: DataFrame, privacy: PrivacyRules) -> DataFrame:
-    """Department-to-department interaction matrix, published cell by cell under one rule
+    """The group-to-group matrix for every group kind (department, team)."""
+    frames = [group_matrix(edges_df, people_df, privacy, kind) for kind in GROUP_KINDS]
+    return frames[0].unionByName(frames[1])
+
+
+def group_matrix(edges_df: DataFrame, people_df: DataFrame, privacy: PrivacyRules, kind: str) -> DataFrame:
+    """Group-to-group interaction matrix of one kind, published cell by cell under one rule
     (docs/privacy.md, "One rule for every group output"):
 
     1. A cell is published only when at least k distinct people stand behind it on each side
@@ -180,18 +274,9 @@ def group_metrics_weekly(edges_df: DataFrame, people_df: DataFrame, privacy: Pri
        sum always stands for at least k people on each side.
     """
     k = privacy.min_group_size
-    groups_df = people_df.select("person", F.coalesce("department", F.lit(UNASSIGNED_GROUP)).alias("group"))
-
-    def with_group(df: DataFrame, person_col: str, group_col: str) -> DataFrame:
-        return df.join(
-            F.broadcast(groups_df.withColumnRenamed("person", person_col).withColumnRenamed("group", group_col)),
-            on=person_col, how="left",
-        ).withColumn(group_col, F.coalesce(group_col, F.lit(UNASSIGNED_GROUP)))
-
+    groups_df = groups_of(people_df, kind)
     cell = ["week_start", "group_a", "group_b"]
-    grouped_df = edges_df.transform(lambda df: with_group(df, "src", "group_a")).transform(
-        lambda df: with_group(df, "dst", "group_b")
-    )
+    grouped_df = with_group(with_group(edges_df, groups_df, "src", "group_a"), groups_df, "dst", "group_b")
     cells_df = grouped_df.groupBy(*cell).agg(
         F.sum("weight").alias("weight"),
         F.count("*").alias("n_people_pairs"),
@@ -219,7 +304,7 @@ def group_metrics_weekly(edges_df: DataFrame, people_df: DataFrame, privacy: Pri
     is_suppressed = F.col("suppression").isNotNull()
     keep = lambda c: F.when(~is_suppressed, F.col(c))  # noqa: E731
     return marked_df.select(
-        "week_start", F.lit("department").alias("group_kind"), "group_a", "group_b",
+        "week_start", F.lit(kind).alias("group_kind"), "group_a", "group_b",
         keep("weight").alias("weight"),
         keep("n_people_pairs").cast("long").alias("n_people_pairs"),
         keep("n_people_a").cast("long").alias("n_people_a"),
@@ -231,10 +316,13 @@ def group_metrics_weekly(edges_df: DataFrame, people_df: DataFrame, privacy: Pri
 
 
 def network_summary_weekly(
-    edges_df: DataFrame, node_metrics_df: DataFrame, group_df: DataFrame, weeks: list[date]
+    edges_df: DataFrame, node_metrics_df: DataFrame, group_df: DataFrame, weeks: list[date],
+    network_change_df: DataFrame, stability_df: DataFrame, engines: Mapping[date, str],
 ) -> DataFrame:
-    """One row per built week, also for a week without a single tie (all counts 0)."""
-    weeks_df = edges_df.sparkSession.createDataFrame([(w,) for w in weeks], "week_start date")
+    """One row per built week, also for a week without a single tie (all counts 0).
+    engines: the graph engine each week ran on (docs/engines.md)."""
+    weeks_df = edges_df.sparkSession.createDataFrame(
+        [(w, engines.get(w, "native")) for w in weeks], "week_start date, graph_engine string")
     edge_stats_df = edges_df.groupBy("week_start").agg(
         F.count("*").alias("edges"),
         F.sum("weight").alias("total_weight"),
@@ -247,6 +335,7 @@ def network_summary_weekly(
         F.avg("clustering").alias("average_clustering"),
         F.countDistinct("community").alias("communities"),
         F.first("week_modularity").alias("modularity"),
+        F.first("betweenness_error_bound").alias("betweenness_error_bound"),
     )
     suppressed_df = group_df.groupBy("week_start").agg(
         F.sum(F.col("is_suppressed").cast("int")).alias("groups_suppressed")
@@ -257,6 +346,8 @@ def network_summary_weekly(
         weeks_df.join(edge_stats_df, on="week_start", how="left")
         .join(node_stats_df, on="week_start", how="left")
         .join(suppressed_df, on="week_start", how="left")
+        .join(network_change_df, on="week_start", how="left")
+        .join(stability_df, on="week_start", how="left")
         .withColumn("nodes", F.coalesce("nodes", F.lit(0)))
         .select(
             "week_start", zero("nodes"), zero("edges"), zero("total_weight", "double"),
@@ -265,5 +356,7 @@ def network_summary_weekly(
             F.when(n > 0, F.col("giant_size") / n).alias("giant_component_share"),
             "reciprocity", "average_clustering", zero("communities"), "modularity",
             zero("groups_suppressed", "int"),
+            "ties_formed", "ties_lost", "tie_churn", "community_stability",
+            "graph_engine", "betweenness_error_bound",
         )
     )

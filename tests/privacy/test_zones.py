@@ -9,6 +9,7 @@ from pyspark.sql.types import StringType
 
 from jobs.config import PrivacyRules
 from jobs.transforms import gold
+from schemas.gold import PERSON_METRICS_WEEKLY
 from schemas import silver as silver_schemas
 from schemas.catalog import BI_ZONES, all_tables
 
@@ -22,15 +23,19 @@ def bi_tables():
 
 
 def test_no_bi_table_puts_anything_but_pseudonyms_next_to_a_person():
-    """A person-level BI table whose only strings are pseudonym columns cannot carry a label
-    (department, team, ...) to join people to their groups."""
+    """A person-level BI table whose only strings are pseudonym columns, or labels from a fixed
+    vocabulary computed from the network (network_role), cannot carry a label (department,
+    team, ...) to join people to their groups."""
     person_tables = [t for t in bi_tables() if t.person_columns]
     assert {t.path for t in person_tables} == {"gold/edges_weekly", "gold/person_metrics_weekly"}
     for table in person_tables:
         strings = {f.name for f in table.schema.fields if isinstance(f.dataType, StringType)}
-        assert strings == {c for c, _ in table.person_columns}, table.path
+        closed = {c for c, _ in table.closed_labels}
+        assert strings == {c for c, _ in table.person_columns} | closed, table.path
+    roles = dict(PERSON_METRICS_WEEKLY.closed_labels)["network_role"]
+    assert set(roles) == {"overloaded", "broker", "connector", "peripheral", "isolated", "member"}
     for table in bi_tables():
-        if table.path != "gold/group_metrics_weekly":  # its labels stand for >= k people
+        if table.path not in ("gold/group_metrics_weekly", "gold/group_cohesion_weekly"):  # labels of >= k people
             assert not QUASI_IDENTIFIERS & set(table.schema.fieldNames()), table.path
 
 
@@ -43,7 +48,7 @@ def test_the_week_total_does_not_give_a_hidden_cell_back(spark):
              + [(W, f"p_s{i}", f"p_s{(i + 1) % 6}", 2.0) for i in range(6)]
              + [(W, "p_e0", "p_s0", 0.7)])
     edges_df = spark.createDataFrame(edges, "week_start date, src string, dst string, weight double")
-    cells = gold.group_metrics_weekly(edges_df, people_df, PrivacyRules()).collect()
+    cells = gold.group_matrix(edges_df, people_df, PrivacyRules(), "department").collect()
 
     # What a BI reader computes: the week's total (edges_weekly or network_summary_weekly)
     # minus every published cell.

@@ -33,7 +33,7 @@ PSEUDO = Pseudonymiser(key=b"gate-test-key")
 P = [PSEUDO.person(f"user{i}@example.org") for i in range(6)]
 NOW = datetime(2024, 3, 12, 6, 0, tzinfo=timezone.utc)
 
-EDGES, PERSONS, GROUPS, SUMMARY = (t.path for t in GOLD_TABLES)
+EDGES, PERSONS, GROUPS, COHESION, COHORTS, SUMMARY = (t.path for t in GOLD_TABLES)
 
 
 def _edge(src, dst, weight=1.0, reciprocal=True):
@@ -46,7 +46,29 @@ def _person(person, pagerank):
     return {"week_start": WEEK, "person": person, "in_degree": 1, "out_degree": 1, "degree": 2,
             "in_strength": 1.0, "out_strength": 1.0, "strength": 2.0, "pagerank": pagerank, "component": 0,
             "component_size": 6, "community": 0, "clustering": 0.5, "emails_sent": 1, "broadcasts_sent": 0,
-            "chat_messages_sent": 0, "meetings_attended": 0, "meeting_hours": 0.0}
+            "chat_messages_sent": 0, "meetings_attended": 0, "meeting_hours": 0.0,
+            "eigenvector": 0.408, "harmonic": 0.6, "kcore": 2, "betweenness": 0.2, "constraint": 0.5,
+            "effective_size": 2.0, "network_role": "member", "after_hours_share": 0.1,
+            "ties_formed": None, "ties_lost": None, "pagerank_rank": 1, "pagerank_rank_change": None,
+            "betweenness_rank": 1, "betweenness_rank_change": None}
+
+
+def _group(name, n_people=None, suppression=None, kind="department"):
+    published = suppression is None
+    value = lambda v: v if published else None  # noqa: E731
+    return {"week_start": WEEK, "group_kind": kind, "group_name": name, "n_people": value(n_people),
+            "internal_ties": value(8), "external_ties": value(4), "internal_weight": value(6.0),
+            "external_weight": value(2.0), "ei_index": value(-0.5), "density": value(0.4),
+            "cross_group_share": value(1 / 3), "is_suppressed": not published, "suppression": suppression}
+
+
+def _cohort(weeks_since_hire, n_people=None, suppression=None):
+    published = suppression is None
+    value = lambda v: v if published else None  # noqa: E731
+    return {"week_start": WEEK, "cohort_month": date(2024, 1, 1), "weeks_since_hire": weeks_since_hire,
+            "n_people": value(n_people), "median_degree": value(3.0), "median_cross_group_ties": value(1.0),
+            "median_constraint": value(0.4), "share_integrated": value(0.6), "is_suppressed": not published,
+            "suppression": suppression}
 
 
 def _cell(a, b, weight=None, pairs=None, n_a=None, n_b=None, suppression=None, dp_epsilon=None):
@@ -66,9 +88,14 @@ def clean_rows() -> dict[str, list[dict]]:
             _cell("Sales", "Engineering", suppression="fewer than k people"),
             _cell("Human Resources", "Engineering", suppression="complementary"),
         ],
+        COHESION: [_group("Engineering", n_people=6), _group("Sales", suppression="fewer than k people"),
+                   _group("Human Resources", suppression="complementary")],
+        COHORTS: [_cohort(1, n_people=5), _cohort(2, suppression="fewer than k people")],
         SUMMARY: [{"week_start": WEEK, "nodes": 6, "edges": 12, "total_weight": 12.0, "density": 0.4,
                    "components": 1, "giant_component_share": 1.0, "reciprocity": 1.0,
-                   "average_clustering": 0.0, "communities": 1, "modularity": 0.0, "groups_suppressed": 2}],
+                   "average_clustering": 0.0, "communities": 1, "modularity": 0.0, "groups_suppressed": 2,
+                   "ties_formed": 3, "ties_lost": 1, "tie_churn": 0.5, "community_stability": 0.8,
+                   "graph_engine": "native", "betweenness_error_bound": 0.0}],
     }
 
 
@@ -157,17 +184,39 @@ def test_published_cell_under_k_blocks(spark):
 
 def test_published_cell_without_its_count_blocks(spark):
     rows = _with(clean_rows(), GROUPS, 0, n_people_b=None)
-    assert_blocked_by(spark, frames_of(spark, rows), GROUPS, "published cells carry")
+    assert_blocked_by(spark, frames_of(spark, rows), GROUPS, "published rows carry")
 
 
 def test_suppressed_cell_with_a_weight_blocks(spark):
     rows = _with(clean_rows(), GROUPS, 1, weight=2.0)
-    assert_blocked_by(spark, frames_of(spark, rows), GROUPS, "privacy: suppressed cells publish no value")
+    assert_blocked_by(spark, frames_of(spark, rows), GROUPS, "privacy: suppressed rows publish no value")
 
 
 def test_suppressed_cell_with_an_unknown_reason_blocks(spark):
     rows = _with(clean_rows(), GROUPS, 1, suppression="too small")
-    assert_blocked_by(spark, frames_of(spark, rows), GROUPS, "privacy: suppressed cells give a reason")
+    assert_blocked_by(spark, frames_of(spark, rows), GROUPS, "privacy: suppressed rows give a reason")
+
+
+def test_network_role_outside_its_vocabulary_blocks(spark):
+    """A role column could smuggle a department or a name next to a pseudonym: only the fixed
+    vocabulary passes."""
+    rows = _with(clean_rows(), PERSONS, 0, network_role="Engineering")
+    assert_blocked_by(spark, frames_of(spark, rows), PERSONS, "privacy: network_role is one of")
+
+
+def test_published_group_cohesion_under_k_blocks(spark):
+    rows = _with(clean_rows(), COHESION, 0, n_people=4)
+    assert_blocked_by(spark, frames_of(spark, rows), COHESION, "privacy: published rows stand for >= 5 people")
+
+
+def test_suppressed_cohort_with_a_value_blocks(spark):
+    rows = _with(clean_rows(), COHORTS, 1, share_integrated=1.0)
+    assert_blocked_by(spark, frames_of(spark, rows), COHORTS, "privacy: suppressed rows publish no value")
+
+
+def test_ei_index_out_of_range_blocks(spark):
+    rows = _with(clean_rows(), COHESION, 0, ei_index=1.5)
+    assert_blocked_by(spark, frames_of(spark, rows), COHESION, "ei_index in [-1, 1]")
 
 
 def test_directory_name_as_group_label_blocks(spark, tmp_path):

@@ -7,7 +7,8 @@ from datetime import date
 import networkx as nx
 import pytest
 
-from jobs.config import PrivacyRules
+from jobs.config import PrivacyRules, RoleRules
+from jobs.graph.contract import NODE_METRICS_SCHEMA
 from jobs.graph.local_engine import weekly_node_metrics
 from jobs.transforms import gold
 from schemas import gold as gold_schemas
@@ -111,8 +112,8 @@ def test_degrees_match_networkx(spark):
 
 
 def _cells(spark, edges, roster):
-    result = gold.group_metrics_weekly(
-        spark.createDataFrame(edges, EDGE_SCHEMA), _people_df(spark, roster), PrivacyRules()
+    result = gold.group_matrix(
+        spark.createDataFrame(edges, EDGE_SCHEMA), _people_df(spark, roster), PrivacyRules(), "department"
     ).collect()
     assert {r["group_kind"] for r in result} == {"department"}
     return {
@@ -227,17 +228,28 @@ def test_network_summary_weekly_matches_networkx(spark):
     group_df = spark.createDataFrame(
         [(W1, True), (W1, True), (W1, False)], "week_start date, is_suppressed boolean"
     )
-    result = {
-        r["week_start"]: r.asDict()
-        for r in gold.network_summary_weekly(edges_df, node_metrics_df, group_df, [W1, W2, W3]).collect()
-    }
+    change_df = spark.createDataFrame(
+        [(W2, 4, 19, 23 / 25)], "week_start date, ties_formed long, ties_lost long, tie_churn double")
+    stability_df = spark.createDataFrame([(W2, 0.5)], "week_start date, community_stability double")
+    summary_df = gold.network_summary_weekly(edges_df, node_metrics_df, group_df, [W1, W2, W3], change_df,
+                                             stability_df, {W1: "native", W2: "graphframes", W3: "native"})
+    assert summary_df.columns == gold_schemas.NETWORK_SUMMARY.fieldNames()
+    result = {r["week_start"]: r.asDict() for r in summary_df.collect()}
 
     # W3 was built but has no tie at all: still one row, with zero counts.
     assert result.pop(W3) == {
         "week_start": W3, "nodes": 0, "edges": 0, "total_weight": 0.0, "density": None,
         "components": 0, "giant_component_share": None, "reciprocity": None,
         "average_clustering": None, "communities": 0, "modularity": None, "groups_suppressed": 0,
+        "ties_formed": None, "ties_lost": None, "tie_churn": None, "community_stability": None,
+        "graph_engine": "native", "betweenness_error_bound": None,
     }
+    # The change and stability figures of a week are carried as given, the engine as chosen.
+    assert (result[W2]["ties_formed"], result[W2]["community_stability"], result[W2]["graph_engine"]) == (
+        4, 0.5, "graphframes")
+    assert result[W1]["tie_churn"] is None
+    # Both weeks have fewer people than the exact-betweenness threshold: exact, bound 0.
+    assert result[W1]["betweenness_error_bound"] == 0.0
     assert set(result) == {W1, W2}
     for week, graph in graphs.items():
         row = result[week]
@@ -293,17 +305,18 @@ def test_person_metrics_weekly_roster_and_defaults(spark):
         "week_start date, person string, in_degree long, out_degree long, degree long, "
         "in_strength double, out_strength double, strength double",
     )
-    node_metrics_df = spark.createDataFrame(
-        [(W1, "p_a", 0.6, 0, 2, 0, 0.0, 0.1), (W1, "p_b", 0.4, 0, 2, 0, 0.0, 0.1)],
-        "week_start date, person string, pagerank double, component long, component_size long, "
-        "community long, clustering double, week_modularity double",
-    )
+    node_metrics_df = _node_rows(spark, [(W1, "p_a", 0.6), (W1, "p_b", 0.4)])
     load_df = spark.createDataFrame(
-        [(W1, "p_a", 3, 1, 0, 2, 1.5), (W1, "p_x", 1, 0, 4, 0, 0.0)],  # p_x: off the roster
+        [(W1, "p_a", 3, 1, 0, 2, 1.5, 0.25), (W1, "p_x", 1, 0, 4, 0, 0.0, 1.0)],  # p_x: off the roster
         "week_start date, person string, emails_sent long, broadcasts_sent long, "
-        "chat_messages_sent long, meetings_attended long, meeting_hours double",
+        "chat_messages_sent long, meetings_attended long, meeting_hours double, after_hours_share double",
     )
-    result = gold.person_metrics_weekly(degrees_df, node_metrics_df, load_df, people_df, [W1, W2])
+    change_df = spark.createDataFrame(
+        [(W1, "p_a", 1, 0, 1, None, 1, None)],
+        "week_start date, person string, ties_formed long, ties_lost long, pagerank_rank long, "
+        "pagerank_rank_change long, betweenness_rank long, betweenness_rank_change long")
+    result = gold.person_metrics_weekly(degrees_df, node_metrics_df, load_df, change_df, people_df,
+                                        [W1, W2], RoleRules())
     rows = result.collect()
 
     assert result.columns == [f.name for f in gold_schemas.PERSON_METRICS]
@@ -320,8 +333,12 @@ def test_person_metrics_weekly_roster_and_defaults(spark):
     assert (a["emails_sent"], a["broadcasts_sent"], a["meetings_attended"], a["meeting_hours"]) == (
         3, 1, 2, 1.5
     )
+    assert (a["after_hours_share"], a["ties_formed"], a["pagerank_rank"]) == (0.25, 1, 1)
     b = got[(W1, "p_b")]
     assert (b["in_strength"], b["emails_sent"], b["meeting_hours"]) == (2.0, 0, 0.0)
+    assert b["after_hours_share"] is None  # no activity: no share
+    # Department-derived figures stay out of the BI zone (silver/person_brokerage_weekly).
+    assert not {"cross_group_ties", "liaison", "gatekeeper"} & set(result.columns)
 
     zeros = {
         "in_degree": 0, "out_degree": 0, "degree": 0, "in_strength": 0.0, "out_strength": 0.0,
@@ -329,10 +346,104 @@ def test_person_metrics_weekly_roster_and_defaults(spark):
         "meetings_attended": 0, "meeting_hours": 0.0,
     }
     graph_nulls = {"pagerank": None, "component": None, "component_size": None,
-                   "community": None, "clustering": None}
+                   "community": None, "clustering": None, "betweenness": None, "constraint": None}
     for key in [(W1, "p_n"), (W1, "p_q"), (W2, "p_a"), (W2, "p_h")]:
         row = got[key]
         assert {k: row[k] for k in zeros} == zeros, key
         assert {k: row[k] for k in graph_nulls} == graph_nulls, key
     x = got[(W1, "p_x")]
     assert (x["degree"], x["pagerank"], x["chat_messages_sent"]) == (0, None, 4)
+    assert {got[k]["network_role"] for k in [(W1, "p_n"), (W1, "p_q"), (W2, "p_a")]} == {"isolated"}
+
+
+def _node_rows(spark, rows, **columns):
+    """Contract rows (jobs/graph/contract.py) for (week, person, pagerank), other metrics as
+    given per column ({person: value}) or a neutral default."""
+    defaults = {"eigenvector": 0.1, "harmonic": 0.5, "kcore": 1, "betweenness": 0.0, "clustering": 0.0,
+                "constraint": 1.0, "effective_size": 1.0, "component": 0, "component_size": len(rows),
+                "community": 0, "coordinator": 0, "gatekeeper": 0, "representative": 0, "liaison": 0,
+                "itinerant": 0, "week_modularity": 0.1, "betweenness_error_bound": 0.0}
+    names = [f.split()[0] for f in NODE_METRICS_SCHEMA.split(", ")]
+    out = []
+    for week, person, pagerank in rows:
+        values = {"week_start": week, "person": person, "pagerank": pagerank}
+        for name, default in defaults.items():
+            values[name] = columns.get(name, {}).get(person, default)
+        out.append(tuple(values[n] for n in names))
+    return spark.createDataFrame(out, NODE_METRICS_SCHEMA)
+
+
+def test_network_roles_follow_the_documented_thresholds(spark):
+    """Twenty people with ties in one week, planted so that each rule fires for someone; the
+    first rule that holds wins (docs/metrics.md, "Roles")."""
+    people = [f"p_{i:02d}" for i in range(20)]
+    # degree 2 for everyone except: p_00 degree 10 (connector), p_19 and p_18 degree 1 (peripheral)
+    degree = {p: 2 for p in people} | {"p_00": 10, "p_18": 1, "p_19": 1}
+    degrees_df = spark.createDataFrame(
+        [(W1, p, d, d, d, 1.0, 1.0, 2.0) for p, d in degree.items()],
+        "week_start date, person string, in_degree long, out_degree long, degree long, "
+        "in_strength double, out_strength double, strength double")
+    # p_01: highest betweenness and lowest constraint -> broker. p_02: third-highest betweenness
+    # with a high constraint -> not a broker (member). p_03: 25 meeting hours -> overloaded, although
+    # its betweenness would make it a broker too.
+    betweenness = {p: 0.01 for p in people} | {"p_01": 0.9, "p_02": 0.8, "p_03": 0.85}
+    constraint = {p: 0.5 for p in people} | {"p_01": 0.1, "p_02": 0.9, "p_03": 0.1}
+    nodes_df = _node_rows(spark, [(W1, p, 1 / 20) for p in people],
+                          betweenness=betweenness, constraint=constraint)
+    load_df = spark.createDataFrame(
+        [(W1, p, 1, 0, 0, 1, 25.0 if p == "p_03" else 1.0, 0.0) for p in people]
+        + [(W1, "p_zz", 0, 0, 0, 1, 1.0, 0.0)],  # attended a meeting, no tie
+        "week_start date, person string, emails_sent long, broadcasts_sent long, "
+        "chat_messages_sent long, meetings_attended long, meeting_hours double, after_hours_share double")
+    empty_change = spark.createDataFrame(
+        [], "week_start date, person string, ties_formed long, ties_lost long, pagerank_rank long, "
+            "pagerank_rank_change long, betweenness_rank long, betweenness_rank_change long")
+    people_df = _people_df(spark, [(p, "Eng", None) for p in people])
+    rows = gold.person_metrics_weekly(degrees_df, nodes_df, load_df, empty_change, people_df,
+                                      [W1], RoleRules()).collect()
+    role = {r["person"]: r["network_role"] for r in rows}
+    # percent_rank over 20 people: p_01 is 19/19 = 1.0 on betweenness and 0/19 on constraint.
+    assert (role["p_01"], role["p_02"], role["p_03"]) == ("broker", "member", "overloaded")
+    assert role["p_00"] == "connector"  # the only degree 10: rank 1.0 >= 0.9
+    assert (role["p_18"], role["p_19"]) == ("peripheral", "peripheral")
+    assert role["p_zz"] == "isolated"
+    assert sum(r == "member" for r in role.values()) == 15  # the 20 minus five planted above
+
+
+def test_brokerage_weekly_counts_zero_cross_ties_for_people_inside_their_department(spark):
+    nodes_df = _node_rows(spark, [(W1, "p_a", 0.5), (W1, "p_b", 0.5)], liaison={"p_a": 3})
+    cross_df = spark.createDataFrame([(W1, "p_a", 2)], "week_start date, person string, cross_group_ties long")
+    got = {r["person"]: r.asDict() for r in gold.brokerage_weekly(nodes_df, cross_df).collect()}
+    assert got["p_a"]["cross_group_ties"] == 2 and got["p_a"]["liaison"] == 3
+    assert got["p_b"]["cross_group_ties"] == 0 and got["p_b"]["liaison"] == 0
+    assert list(got["p_a"]) == silver_schemas.PERSON_BROKERAGE.fieldNames()
+
+
+def test_after_hours_share_is_in_the_persons_own_time_zone(spark):
+    """The same UTC instant is evening in Tokyo and morning in New York."""
+    from datetime import datetime
+
+    people_df = spark.createDataFrame(
+        [("p_tokyo", None, None, None, None, None, "Asia/Tokyo"),
+         ("p_newyork", None, None, None, None, None, "America/New_York"),
+         ("p_unknown", None, None, None, None, None, None)], silver_schemas.PEOPLE)
+    # Monday 2024-03-04 13:00 UTC = 22:00 in Tokyo (after hours), 08:00 in New York (working),
+    # 13:00 UTC for the unknown zone (working). Saturday 2024-03-09 12:00 UTC is a weekend for all.
+    monday, saturday = datetime(2024, 3, 4, 13, 0), datetime(2024, 3, 9, 12, 0)
+    events = []
+    for person in ("p_tokyo", "p_newyork", "p_unknown"):
+        events.append((f"{person}-1", "email", "email", monday, W1, person, ["p_other"], 1, None, False, False, True))
+        events.append((f"{person}-2", "chat", "dm", monday, W1, person, ["p_other"], 1, None, False, False, True))
+        events.append((f"{person}-3", "email", "email", saturday, W1, person, ["p_other"], 1, None, False, False, True))
+    # A meeting the Tokyo person attends (organised by p_newyork) at the Monday instant.
+    events.append(("m1", "calendar", "meeting", monday, W1, "p_newyork", ["p_tokyo"], 1, 60.0, False, False, True))
+    events_df = spark.createDataFrame(events, silver_schemas.EVENTS)
+    got = {r["person"]: r.asDict() for r in gold.load_metrics(events_df, people_df).collect()}
+    # Tokyo: 2 Monday messages + 1 meeting after hours, 1 Saturday message: 4 of 4.
+    assert got["p_tokyo"]["after_hours_share"] == 1.0
+    # New York: Monday 08:00 messages and meeting in hours (3), Saturday after: 1 of 4.
+    assert got["p_newyork"]["after_hours_share"] == pytest.approx(1 / 4)
+    # Unknown zone (UTC): Monday 13:00 in hours, Saturday out: 1 of 3.
+    assert got["p_unknown"]["after_hours_share"] == pytest.approx(1 / 3)
+    assert (got["p_newyork"]["emails_sent"], got["p_newyork"]["chat_messages_sent"],
+            got["p_newyork"]["meetings_attended"]) == (2, 1, 1)
