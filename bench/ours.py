@@ -2,10 +2,10 @@
 
 - `events_to_edges`: bronze Delta -> silver events -> interactions -> gold edges_weekly, forced
   with a noop sink (no write).
-- `events_to_gold`: bronze Delta -> silver events -> interactions, then jobs.pipeline.gold_frames
-  itself (edges, igraph node metrics per week via applyInPandas, person / group / network
-  tables, with its persists) reading those in-memory silver frames instead of the silver Delta
-  tables; forced with noop sinks: no Delta round trip, no gates, no writes.
+- `events_to_gold`: bronze Delta -> silver events -> interactions, then
+  jobs.transforms.build.build_gold itself (edges, node metrics per week on the chosen engine,
+  person / group / cohesion / cohort / network tables, with its persists) on those in-memory
+  silver frames; forced with noop sinks: no Delta round trip, no gates, no writes.
 - `full_run`: jobs.pipeline.build_silver + gate_and_publish on a lake holding only bronze
   (gates and Delta writes included), optionally instrumented to split the time.
 """
@@ -27,7 +27,7 @@ from jobs.privacy.pseudonym import Pseudonymiser
 from jobs.transforms import gold, silver
 from schemas.bronze import BRONZE
 from schemas.gold import EDGES_WEEKLY, GOLD_TABLES, NETWORK_SUMMARY_WEEKLY, PERSON_METRICS_WEEKLY
-from schemas.silver import SILVER_EVENTS, SILVER_INTERACTIONS, SILVER_PEOPLE
+from jobs.transforms.build import HISTORY_COLUMNS, GoldInputs, build_gold
 
 KEY = b"247109393d4fb9c8f8a9db0132874ac90d4e2ca2b1b5503372095e56bdfe44e5"  # a fixed key in the documented form (64 hex digits)
 SPARK_CONF_ENV = "ONA_BENCH_SPARK_CONF"
@@ -57,24 +57,21 @@ def events_to_edges(ctx: RunContext, weeks: list[date]) -> None:
 
 
 def gold_in_memory(ctx: RunContext, weeks: list[date]) -> dict[str, DataFrame]:
-    """The gold frames of jobs.pipeline.gold_frames (called as is, so that the benchmark
-    follows the pipeline), fed with in-memory silver frames instead of the silver Delta tables."""
+    """The gold frames of jobs.transforms.build.build_gold (what the pipeline calls), fed with
+    in-memory silver frames instead of the silver Delta tables, and no published history."""
     spark, settings = ctx.spark, ctx.settings
-    silver_frames = {
-        SILVER_PEOPLE.path: silver.people(lake.read(spark, ctx.lake, BRONZE["people"])),
-        SILVER_EVENTS.path: pipeline.silver_events(ctx, weeks).persist(),
-    }
-    silver_frames[SILVER_INTERACTIONS.path] = silver.interactions(silver_frames[SILVER_EVENTS.path], settings.ties)
-    original_read = lake.read
-
-    def read(spark_, lake_root, table):
-        if table.path in silver_frames:
-            return silver_frames[table.path]
-        return original_read(spark_, lake_root, table)
-
-    with _patched(lake, "read", lambda _: read):
-        frames = pipeline.gold_frames(ctx, weeks)
-    return {**frames, "silver/events": silver_frames[SILVER_EVENTS.path]}
+    events_df = pipeline.silver_events(ctx, weeks).persist()
+    history = spark.createDataFrame([], PERSON_METRICS_WEEKLY.schema).select(*HISTORY_COLUMNS).withColumn(
+        "cross_group_ties", F.lit(None).cast("long"))
+    inputs = GoldInputs(
+        interactions=silver.interactions(events_df, settings.ties),
+        events=events_df,
+        people=silver.people(lake.read(spark, ctx.lake, BRONZE["people"])),
+        weeks=weeks,
+        person_history=history,
+        edge_history=spark.createDataFrame([], EDGES_WEEKLY.schema).select("week_start", "src", "dst"),
+    )
+    return {**build_gold(inputs, settings), "silver/events": events_df}
 
 
 def force_gold(frames: dict[str, DataFrame]) -> None:
@@ -185,8 +182,7 @@ def gold_tables_exist(lake_root: Path) -> dict[str, int]:
     import pyarrow.dataset as ds
 
     out = {}
-    for path in ("gold/edges_weekly", "gold/person_metrics_weekly", "gold/group_metrics_weekly",
-                 "gold/network_summary_weekly"):
+    for path in (t.path for t in GOLD_TABLES):
         folder = Path(lake_root) / path
         files = [str(p) for p in folder.rglob("*.parquet")] if folder.exists() else []
         out[path] = ds.dataset(files).count_rows() if files else 0

@@ -111,8 +111,8 @@ def print_summary(lake: Path, summary: dict) -> None:
     print("roles: " + ", ".join(f"{role} {n}" for role, n in sorted(answers["roles"].items())))
     if len(answers["most_siloed"]):
         silo = answers["most_siloed"].iloc[0]
-        print(f"most siloed department: {silo['group_name']} (E-I index {silo['ei_index']:+.2f}, "
-              f"density {silo['density']:.3f}, {silo['cross_group_share']:.0%} of its ties cross groups)")
+        print(f"most siloed department: {silo['group_name']} (E-I index {silo['ei_index']:+.2f} by tie weight, "
+              f"density {silo['density']:.3f}, {silo['cross_group_share']:.0%} of its ties by count cross groups)")
     cohort = answers["newest_cohort"]
     if len(cohort):
         steps = ", ".join(f"week {int(r['weeks_since_hire'])}: {r['share_integrated']:.0%} of {int(r['n_people'])}"
