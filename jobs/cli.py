@@ -239,6 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("ona").setLevel(logging.INFO if args.verbose else logging.WARNING)
+    from jobs.config import Settings
+
+    try:  # a bad ONA_* value stops every command before it starts, in one line
+        Settings.from_env()
+    except ValueError as exc:
+        print(f"ona: bad configuration (ONA_* variables): {exc}", file=sys.stderr)
+        return 2
     return args.func(args)
 
 
