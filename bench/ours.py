@@ -4,7 +4,7 @@
   with a noop sink (no write).
 - `events_to_gold`: bronze Delta -> silver events -> interactions, then
   jobs.transforms.build.build_gold itself (edges, node metrics per week on the chosen engine,
-  person / group / cohesion / cohort / network tables, with its persists) on those in-memory
+  person / group / cohesion / cohort / network tables, each computed as it is built) on those in-memory
   silver frames; forced with noop sinks: no Delta round trip, no gates, no writes.
 - `full_run`: jobs.pipeline.build_silver + gate_and_publish on a lake holding only bronze
   (gates and Delta writes included), optionally instrumented to split the time.
@@ -109,8 +109,8 @@ def _patched(owner, name: str, wrapper):
 
 def full_run(ctx: RunContext, weeks: list[date], instrument: bool = True) -> dict:
     """build_silver + gate_and_publish. Instrumented, the time splits into:
-    silver (compute fused with the silver Delta writes), gold_compute (the persisted gold frames
-    are counted as soon as gold_frames returns, so that gates do not absorb their computation),
+    silver (compute fused with the silver Delta writes), gold_compute (gold_frames, which reads
+    silver and computes every gold frame, so that gates do not absorb their computation),
     gates (Great Expectations + suite inputs), gold_writes (gold replace_weeks and the
     quality/validation_runs merge) and other (the rest of gate_and_publish)."""
     if not instrument:
@@ -136,9 +136,10 @@ def full_run(ctx: RunContext, weeks: list[date], instrument: bool = True) -> dic
         return wrap
 
     def forced_gold_frames(fn):
+        # build_gold computes each frame as it builds it; the counts force anything left lazy.
         def inner(*args, **kwargs):
-            frames = fn(*args, **kwargs)
             t = time.perf_counter()
+            frames = fn(*args, **kwargs)
             for df in frames.values():
                 df.count()
             spent["gold_compute"] += time.perf_counter() - t

@@ -53,6 +53,14 @@ class GoldInputs:
     edge_history: DataFrame
 
 
+def computed(df: DataFrame) -> DataFrame:
+    """df computed now, as a job of its own, and held in executor memory with its lineage cut.
+    The gates query every gold frame dozens of times: with a lazily filled cache the first of
+    them computed the frame inside its own tasks (broadcast joins became jobs nested in tasks,
+    which stalled a 2-core local run for minutes), and every query re-planned the whole build."""
+    return df.localCheckpoint(eager=True)
+
+
 def history_weeks(weeks: list[date]) -> tuple[date, date]:
     """The first and last week of published history a build of `weeks` reads."""
     return min(weeks) - timedelta(weeks=HISTORY_WEEKS), max(weeks)
@@ -110,9 +118,9 @@ def build_gold(inputs: GoldInputs, settings: Settings) -> dict[str, DataFrame]:
     """Candidate gold tables for the built weeks, keyed by table path (nothing is written), and
     the restricted silver/person_brokerage_weekly that is written with them."""
     weeks, people_df = inputs.weeks, inputs.people
-    edges_df = gold.edges_weekly(inputs.interactions).persist()
+    edges_df = gold.edges_weekly(inputs.interactions).transform(computed)
     engines = engine_per_week(edges_df, weeks, settings)
-    raw_nodes_df = node_metrics(edges_df, people_df, engines, settings).persist()
+    raw_nodes_df = node_metrics(edges_df, people_df, engines, settings).transform(computed)
 
     # Communities keep last week's id when they persist (matched by member overlap).
     published_communities_df = inputs.person_history.where(F.col("community").isNotNull()).select(
@@ -121,18 +129,20 @@ def build_gold(inputs: GoldInputs, settings: Settings) -> dict[str, DataFrame]:
         raw_nodes_df.select("week_start", "person", "community"), published_communities_df, weeks,
         min_overlap=settings.graph.community_min_overlap)
     stable_df, stability_df = communities.membership, communities.stability
-    nodes_df = raw_nodes_df.drop("community").join(stable_df, on=["week_start", "person"], how="left").persist()
+    nodes_df = raw_nodes_df.drop("community").join(stable_df, on=["week_start", "person"], how="left") \
+        .transform(computed)
 
-    brokerage_df = gold.brokerage_weekly(nodes_df, cohesion.person_cross_group_ties(edges_df, people_df)).persist()
+    brokerage_df = gold.brokerage_weekly(nodes_df, cohesion.person_cross_group_ties(edges_df, people_df)) \
+        .transform(computed)
     person_weeks_df = nodes_df.select("week_start", "person", "pagerank", "betweenness").unionByName(
         inputs.person_history.select("week_start", "person", "pagerank", "betweenness"))
     edge_weeks_df = edges_df.select("week_start", "src", "dst").unionByName(inputs.edge_history)
     person_df = gold.person_metrics_weekly(
         gold.degrees(edges_df), nodes_df, gold.load_metrics(inputs.events, people_df),
         change.person_change(person_weeks_df, edge_weeks_df, weeks), people_df, weeks, settings.roles,
-    ).persist()
+    ).transform(computed)
 
-    group_df = group_matrix(edges_df, people_df, settings).persist()
+    group_df = group_matrix(edges_df, people_df, settings).transform(computed)
     cohesion_df = cohesion.group_cohesion_weekly(edges_df, people_df, weeks, settings.privacy)
     cohort_history_df = person_df.select("week_start", "person", "degree", "constraint").join(
         brokerage_df.select("week_start", "person", "cross_group_ties"), on=["week_start", "person"], how="left",
@@ -144,8 +154,8 @@ def build_gold(inputs: GoldInputs, settings: Settings) -> dict[str, DataFrame]:
         EDGES_WEEKLY.path: edges_df,
         PERSON_METRICS_WEEKLY.path: person_df,
         GROUP_METRICS_WEEKLY.path: group_df,
-        GROUP_COHESION_WEEKLY.path: cohesion_df.withColumnRenamed("group", "group_name").persist(),
-        ONBOARDING_COHORTS_WEEKLY.path: cohorts_df.persist(),
-        NETWORK_SUMMARY_WEEKLY.path: summary_df.persist(),
+        GROUP_COHESION_WEEKLY.path: cohesion_df.transform(computed),
+        ONBOARDING_COHORTS_WEEKLY.path: cohorts_df.transform(computed),
+        NETWORK_SUMMARY_WEEKLY.path: summary_df.transform(computed),
         PERSON_BROKERAGE_WEEKLY.path: brokerage_df,
     }

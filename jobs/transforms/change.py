@@ -15,7 +15,7 @@ from typing import NamedTuple
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from jobs.transforms.gold import weeks_frame
+from jobs.transforms.gold import neighbours, weeks_frame
 
 WEEK = timedelta(days=7)
 
@@ -29,29 +29,12 @@ def _ties(edges_df: DataFrame, weeks: list[date]) -> DataFrame:
     return edges_df.where(F.col("week_start").isin(weeks) & (F.col("src") != F.col("dst")))
 
 
-def _neighbours(edges_df: DataFrame, weeks: list[date]) -> DataFrame:
-    """week_start, person, other: undirected neighbours in the given weeks (not deduplicated)."""
-    ties_df = _ties(edges_df, weeks)
-    return ties_df.select("week_start", F.col("src").alias("person"), F.col("dst").alias("other")).unionByName(
-        ties_df.select("week_start", F.col("dst").alias("person"), F.col("src").alias("other"))
-    )
-
-
 def _rank(metric: str) -> Column:
     """1 = highest value of the week among people with a value; equal values by person
     (smallest pseudonym first); null without a value (nulls sort last, so they never push
     anyone down)."""
     by_value = Window.partitionBy("week_start").orderBy(F.col(metric).desc_nulls_last(), F.col("person"))
     return F.when(F.col(metric).isNotNull(), F.row_number().over(by_value)).cast("long")
-
-
-def _shaped(df: DataFrame, columns: dict[str, str], **values: Column) -> DataFrame:
-    """df's week_start and person plus every column of `columns` (name -> type): the given
-    values, null for the rest. Lets differently shaped rows share one aggregation."""
-    return df.select(
-        "week_start", "person",
-        *[(values[name] if name in values else F.lit(None)).cast(kind).alias(name) for name, kind in columns.items()],
-    )
 
 
 def person_change(person_weeks_df: DataFrame, edges_weeks_df: DataFrame, weeks: list[date]) -> DataFrame:
@@ -68,59 +51,36 @@ def person_change(person_weeks_df: DataFrame, edges_weeks_df: DataFrame, weeks: 
       values by person. Null for a person without a value.
     - *_rank_change = rank in W - 7 minus rank in W: positive = moved up. Null unless the
       person has a rank in both weeks.
-
-    One shuffle ranks both metrics; the neighbour rows of both weeks and the rank rows of both
-    weeks then go through one two-level aggregation (no join per measure).
     """
     keys = ["week_start", "person"]
     built = sorted(set(weeks))
     before = [w - WEEK for w in built]
-
     ranked_df = person_weeks_df.where(F.col("week_start").isin(sorted(set(built) | set(before)))).select(
-        *keys, _rank("pagerank").alias("pagerank"), _rank("betweenness").alias("betweenness")
-    )
-    columns = {
-        "other": "string", "now": "boolean", "before": "boolean", "listed": "boolean",
-        "pagerank_rank": "long", "betweenness_rank": "long",
-        "pagerank_before": "long", "betweenness_before": "long",
-    }
-    ranks_now_df = ranked_df.where(F.col("week_start").isin(built))
-    ranks_before_df = ranked_df.where(F.col("week_start").isin(before)).transform(_next_week)
-    rows_df = (
-        _shaped(_neighbours(edges_weeks_df, built), columns, other=F.col("other"), now=F.lit(True))
-        .unionByName(_shaped(_neighbours(edges_weeks_df, before).transform(_next_week), columns,
-                             other=F.col("other"), before=F.lit(True)))
-        .unionByName(_shaped(ranks_now_df, columns, listed=F.lit(True),
-                             pagerank_rank=F.col("pagerank"), betweenness_rank=F.col("betweenness")))
-        .unionByName(_shaped(ranks_before_df, columns,
-                             pagerank_before=F.col("pagerank"), betweenness_before=F.col("betweenness")))
-    )
-    # Level 1: one row per neighbour (and one, other = null, carrying the ranks).
-    per_other_df = rows_df.groupBy(*keys, "other").agg(
-        *[F.max(c).alias(c) for c in columns if c != "other"]
-    )
-    now, was = F.coalesce("now", F.lit(False)), F.coalesce("before", F.lit(False))
-    per_person_df = (
-        per_other_df.groupBy(*keys)
-        .agg(
-            F.max("listed").alias("listed"),
-            F.count(F.when(now & ~was, True)).alias("formed"),
-            F.count(F.when(was & ~now, True)).alias("lost"),
-            *[F.max(c).alias(c) for c in columns if c.startswith(("pagerank", "betweenness"))],
-        )
-        .where(F.col("listed"))
-    )
-    known_df = (
-        _ties(edges_weeks_df, before).select("week_start").distinct()
-        .transform(_next_week).withColumn("has_previous", F.lit(True))
-    )
-    has_previous = F.coalesce("has_previous", F.lit(False))
+        *keys, _rank("pagerank").alias("pagerank_rank"), _rank("betweenness").alias("betweenness_rank"))
+    ranks_before_df = ranked_df.where(F.col("week_start").isin(before)).transform(_next_week).select(
+        *keys, F.col("pagerank_rank").alias("pagerank_before"), F.col("betweenness_rank").alias("betweenness_before"))
+
+    def contacts(week_list: list[date], name: str) -> DataFrame:
+        return neighbours(_ties(edges_weeks_df, week_list)).groupBy(*keys).agg(F.collect_set("other").alias(name))
+
+    known_df = _ties(edges_weeks_df, before).select("week_start").distinct().transform(_next_week)
+    has_previous = F.col("has_previous").isNotNull()
+    none = F.array().cast("array<string>")
+    now, was = F.coalesce("contacts", none), F.coalesce("contacts_before", none)
+    counted = lambda values, name: F.when(has_previous, F.size(values)).cast("long").alias(name)  # noqa: E731
     change = lambda m: (F.col(f"{m}_before") - F.col(f"{m}_rank")).alias(f"{m}_rank_change")  # noqa: E731
-    return per_person_df.join(F.broadcast(known_df), on="week_start", how="left").select(
-        *keys,
-        F.when(has_previous, F.col("formed")).cast("long").alias("ties_formed"),
-        F.when(has_previous, F.col("lost")).cast("long").alias("ties_lost"),
-        "pagerank_rank", "betweenness_rank", change("pagerank"), change("betweenness"),
+    return (
+        ranked_df.where(F.col("week_start").isin(built))
+        .join(contacts(built, "contacts"), on=keys, how="left")
+        .join(contacts(before, "contacts_before").transform(_next_week), on=keys, how="left")
+        .join(ranks_before_df, on=keys, how="left")
+        .join(F.broadcast(known_df.withColumn("has_previous", F.lit(True))), on="week_start", how="left")
+        .select(
+            *keys,
+            counted(F.array_except(now, was), "ties_formed"),
+            counted(F.array_except(was, now), "ties_lost"),
+            "pagerank_rank", "betweenness_rank", change("pagerank"), change("betweenness"),
+        )
     )
 
 

@@ -17,26 +17,26 @@ from jobs.config import PrivacyRules
 from jobs.graph.contract import UNASSIGNED_GROUP
 from jobs.transforms.gold import (
     GROUP_KINDS,
-    SUPPRESSED_COMPLEMENTARY,
     SUPPRESSED_UNDER_K,
+    groups_of,
+    neighbours,
     roster_for_weeks,
     weeks_frame,
+    with_group,
+    with_suppression,
+    withheld,
 )
+from jobs.transforms.silver import week_start_of
 
 DEFAULT_MILESTONES = (1, 2, 4, 8, 12)
 COHORT_MONTHS = 12  # an as-of week reports the cohorts of its month and the 11 months before
 
 
-def _groups_long(people_df: DataFrame, kinds: tuple[str, ...] = GROUP_KINDS) -> DataFrame:
-    """person, group_kind, group: one row per person and kind; no value -> (unassigned)."""
-    pairs = [
-        F.struct(F.lit(kind).alias("group_kind"),
-                 F.coalesce(F.col(kind), F.lit(UNASSIGNED_GROUP)).alias("group"))
-        for kind in kinds
-    ]
-    return people_df.select("person", F.explode(F.array(*pairs)).alias("g")).select(
-        "person", "g.group_kind", "g.group"
-    )
+def _groups_long(people_df: DataFrame) -> DataFrame:
+    """person, group_kind, group_name: one row per person and kind; no value -> (unassigned)."""
+    frames = [groups_of(people_df, kind).select("person", F.lit(kind).alias("group_kind"),
+                                                 F.col("group").alias("group_name")) for kind in GROUP_KINDS]
+    return frames[0].unionByName(frames[1])
 
 
 def group_cohesion_weekly(
@@ -75,7 +75,7 @@ def group_cohesion_weekly(
     """
     k = privacy.min_group_size
     spark = edges_df.sparkSession
-    keys = ["week_start", "group_kind", "group"]
+    keys = ["week_start", "group_kind", "group_name"]
     weeks_df = weeks_frame(spark, weeks)
     attributes_df = F.broadcast(people_df.select("person", *GROUP_KINDS))
 
@@ -100,7 +100,7 @@ def group_cohesion_weekly(
         internal = group_of("src", kind) == group_of("dst", kind)
         return F.struct(
             F.lit(kind).alias("group_kind"),
-            group_of(side, kind).alias("group"),
+            group_of(side, kind).alias("group_name"),
             F.col(side).alias("person"),
             internal.alias("internal"),
             (~internal | F.lit(side == "src")).alias("counts_tie"),
@@ -152,35 +152,20 @@ def group_cohesion_weekly(
 
 
 def _suppress_groups(metrics_df: DataFrame, k: int) -> DataFrame:
+    """Groups of a week and kind partition its people, so the people behind the suppressed
+    rows are the sum of their n_people."""
     week_kind = Window.partitionBy("week_start", "group_kind")
-    smallest_first = Window.partitionBy("week_start", "group_kind", "under_k").orderBy("n_people", "group")
-    under_k = F.col("under_k")
-    marked_df = (
-        metrics_df.withColumn("under_k", F.col("n_people") < k)
-        .withColumn("hidden_people", F.sum(F.when(under_k, F.col("n_people")).otherwise(0)).over(week_kind))
-        .withColumn("any_hidden", F.max(under_k.cast("int")).over(week_kind) == 1)
-        .withColumn("rank", F.row_number().over(smallest_first))
-        .withColumn(
-            "suppression",
-            F.when(under_k, F.lit(SUPPRESSED_UNDER_K)).when(
-                F.col("any_hidden") & (F.col("hidden_people") < k) & (F.col("rank") == 1),
-                F.lit(SUPPRESSED_COMPLEMENTARY),
-            ),
-        )
-    )
-    is_suppressed = F.col("suppression").isNotNull()
-    keep = lambda c, kind: F.when(~is_suppressed, F.col(c)).cast(kind).alias(c)  # noqa: E731
+    under_k = F.col("n_people") < k
+    hidden_people = F.sum(F.when(under_k, F.col("n_people")).otherwise(0)).over(week_kind)
+    any_hidden = F.max(under_k.cast("int")).over(week_kind) == 1
+    marked_df = with_suppression(metrics_df, ["week_start", "group_kind"], ["n_people", "group_name"], under_k,
+                                 any_hidden & (hidden_people < k))
     return marked_df.select(
-        "week_start", "group_kind", "group",
-        keep("n_people", "long"),
-        keep("internal_ties", "long"),
-        keep("external_ties", "long"),
-        keep("internal_weight", "double"),
-        keep("external_weight", "double"),
-        keep("ei_index", "double"),
-        keep("density", "double"),
-        keep("cross_group_share", "double"),
-        is_suppressed.alias("is_suppressed"),
+        "week_start", "group_kind", "group_name",
+        *[withheld(c, "long") for c in ("n_people", "internal_ties", "external_ties")],
+        *[withheld(c, "double") for c in ("internal_weight", "external_weight", "ei_index", "density",
+                                          "cross_group_share")],
+        F.col("suppression").isNotNull().alias("is_suppressed"),
         "suppression",
     )
 
@@ -192,28 +177,13 @@ def person_cross_group_ties(edges_df: DataFrame, people_df: DataFrame) -> DataFr
     least one tie that week (0 when all of them are inside the department).
 
     Person-level: belongs next to the person metrics, never next to a department value."""
-    departments_df = F.broadcast(_groups_long(people_df, ("department",)).drop("group_kind"))
-    neighbours_df = (
-        edges_df.select("week_start", F.col("src").alias("person"), F.col("dst").alias("other"))
-        .unionByName(edges_df.select("week_start", F.col("dst").alias("person"), F.col("src").alias("other")))
-        .where(F.col("person") != F.col("other"))
-        .distinct()
-    )
-    own = departments_df.withColumnRenamed("group", "own_group")
-    theirs = departments_df.withColumnRenamed("person", "other").withColumnRenamed("group", "other_group")
-    unassigned = lambda c: F.coalesce(F.col(c), F.lit(UNASSIGNED_GROUP))  # noqa: E731
+    departments_df = groups_of(people_df, "department")
     return (
-        neighbours_df.join(own, on="person", how="left")
-        .join(theirs, on="other", how="left")
+        with_group(with_group(neighbours(edges_df), departments_df, "person", "own_group"),
+                   departments_df, "other", "other_group")
         .groupBy("week_start", "person")
-        .agg(F.count(F.when(unassigned("own_group") != unassigned("other_group"), True)).alias("cross_group_ties"))
-        .select("week_start", "person", F.col("cross_group_ties").cast("long").alias("cross_group_ties"))
+        .agg(F.count(F.when(F.col("own_group") != F.col("other_group"), True)).cast("long").alias("cross_group_ties"))
     )
-
-
-def _monday(day: Column) -> Column:
-    """The Monday of the ISO week containing `day` (dayofweek: Sunday = 1 ... Saturday = 7)."""
-    return F.date_sub(day, (F.dayofweek(day) + 5) % 7)
 
 
 def onboarding_cohorts(
@@ -254,7 +224,7 @@ def onboarding_cohorts(
     k = privacy.min_group_size
     spark = person_weeks_df.sparkSession
     milestones_df = spark.createDataFrame([(int(w),) for w in sorted(set(milestones))], "weeks_since_hire int")
-    as_of_df = spark.createDataFrame([(w,) for w in sorted(set(as_of_weeks))], "as_of date")
+    as_of_df = weeks_frame(spark, as_of_weeks).withColumnRenamed("week_start", "as_of")
 
     metrics_df = person_weeks_df.select(
         "week_start", "person",
@@ -268,7 +238,7 @@ def onboarding_cohorts(
     hires_df = people_df.where(F.col("hire_date").isNotNull()).select(
         "person",
         F.trunc("hire_date", "month").alias("cohort_month"),
-        _monday(F.col("hire_date")).alias("week0"),
+        week_start_of(F.col("hire_date")).alias("week0"),
     )
     milestone_week = F.date_add("week0", F.col("weeks_since_hire") * 7)
     integrated = (F.col("degree") >= F.col("org_degree")) & (F.col("cross_group_ties") >= F.col("org_cross"))
@@ -288,7 +258,7 @@ def onboarding_cohorts(
     )
 
     as_of_month = F.trunc("as_of", "month")
-    last_member_week0 = _monday(F.last_day("cohort_month"))
+    last_member_week0 = week_start_of(F.last_day("cohort_month"))
     grid_df = (
         hires_df.select("cohort_month").distinct()
         .crossJoin(as_of_df)
@@ -299,18 +269,19 @@ def onboarding_cohorts(
         .crossJoin(milestones_df)
         .where(F.date_add(last_member_week0, F.col("weeks_since_hire") * 7) <= F.col("as_of"))
     )
-    n = F.coalesce(F.col("n_people"), F.lit(0))
-    suppressed = n < k
-    keep = lambda c, kind: F.when(~suppressed, F.col(c)).cast(kind).alias(c)  # noqa: E731
-    return grid_df.join(stats_df, on=["cohort_month", "weeks_since_hire"], how="left").select(
-        F.col("as_of").alias("week_start"),
-        "cohort_month",
-        F.col("weeks_since_hire").cast("int").alias("weeks_since_hire"),
-        F.when(~suppressed, n).cast("long").alias("n_people"),
-        keep("median_degree", "double"),
-        keep("median_cross_group_ties", "double"),
-        keep("median_constraint", "double"),
-        keep("share_integrated", "double"),
-        suppressed.alias("is_suppressed"),
-        F.when(suppressed, F.lit(SUPPRESSED_UNDER_K)).alias("suppression"),
+    # No complementary rule: cohort rows add up to no published total.
+    return (
+        grid_df.join(stats_df, on=["cohort_month", "weeks_since_hire"], how="left")
+        .withColumn("n_people", F.coalesce(F.col("n_people"), F.lit(0)))
+        .withColumn("suppression", F.when(F.col("n_people") < k, F.lit(SUPPRESSED_UNDER_K)))
+        .select(
+            F.col("as_of").alias("week_start"),
+            "cohort_month",
+            F.col("weeks_since_hire").cast("int").alias("weeks_since_hire"),
+            withheld("n_people", "long"),
+            *[withheld(c, "double") for c in ("median_degree", "median_cross_group_ties", "median_constraint",
+                                              "share_integrated")],
+            F.col("suppression").isNotNull().alias("is_suppressed"),
+            "suppression",
+        )
     )

@@ -47,13 +47,11 @@ def edges_weekly(interactions_df: DataFrame) -> DataFrame:
     )
 
 
-def _from_both_ends(edges_df: DataFrame, src_side: dict[str, str], dst_side: dict[str, str]) -> DataFrame:
-    """One row per edge end: the edge seen from its source and from its destination, with the
-    columns renamed as given (alias -> column), keyed by week."""
-    def side(columns: dict[str, str]) -> DataFrame:
-        return edges_df.select("week_start", *[F.col(c).alias(a) for a, c in columns.items()])
-
-    return side(src_side).unionByName(side(dst_side))
+def neighbours(edges_df: DataFrame) -> DataFrame:
+    """week_start, person, other: each undirected neighbour once per week (self-ties never
+    count). The undirected degree, cross-group ties and ties formed or lost all start here."""
+    ends = lambda a, b: edges_df.select("week_start", F.col(a).alias("person"), F.col(b).alias("other"))  # noqa: E731
+    return ends("src", "dst").unionByName(ends("dst", "src")).where(F.col("person") != F.col("other")).distinct()
 
 
 def degrees(edges_df: DataFrame) -> DataFrame:
@@ -64,12 +62,7 @@ def degrees(edges_df: DataFrame) -> DataFrame:
     in_df = edges_df.groupBy("week_start", F.col("dst").alias("person")).agg(
         F.count("*").alias("in_degree"), F.sum("weight").alias("in_strength")
     )
-    neighbours_df = (
-        _from_both_ends(edges_df, {"person": "src", "other": "dst"}, {"person": "dst", "other": "src"})
-        .distinct()
-        .groupBy("week_start", "person")
-        .agg(F.count("*").alias("degree"))
-    )
+    neighbours_df = neighbours(edges_df).groupBy("week_start", "person").agg(F.count("*").alias("degree"))
     return (
         neighbours_df.join(out_df, on=["week_start", "person"], how="left")
         .join(in_df, on=["week_start", "person"], how="left")
@@ -254,6 +247,27 @@ SUPPRESSED_COMPLEMENTARY = "complementary"
 GROUP_KINDS = ("department", "team")
 
 
+def with_suppression(df: DataFrame, partition: list[str], smallest_first: list[str], under_k: F.Column,
+                     complement_needed: F.Column) -> DataFrame:
+    """The one publication rule of every group output (docs/privacy.md, "One rule for every
+    group output") as a `suppression` column: rows under k get SUPPRESSED_UNDER_K; when the
+    rows hidden so far would let a total minus the published rows describe fewer than k
+    people (complement_needed, per partition), the first published row of the partition in
+    smallest_first order gets SUPPRESSED_COMPLEMENTARY. Published rows get null."""
+    order = Window.partitionBy(*partition, under_k).orderBy(*smallest_first)
+    return df.withColumn(
+        "suppression",
+        F.when(under_k, F.lit(SUPPRESSED_UNDER_K))
+        .when(F.coalesce(complement_needed, F.lit(False)) & (F.row_number().over(order) == 1),
+              F.lit(SUPPRESSED_COMPLEMENTARY)),
+    )
+
+
+def withheld(column: str, kind: str) -> F.Column:
+    """The column's value as `kind`, null in a suppressed row (after with_suppression)."""
+    return F.when(F.col("suppression").isNull(), F.col(column)).cast(kind).alias(column)
+
+
 def group_metrics_weekly(edges_df: DataFrame, people_df: DataFrame, privacy: PrivacyRules) -> DataFrame:
     """The group-to-group matrix for every group kind (department, team)."""
     frames = [group_matrix(edges_df, people_df, privacy, kind) for kind in GROUP_KINDS]
@@ -290,26 +304,14 @@ def group_matrix(edges_df: DataFrame, people_df: DataFrame, privacy: PrivacyRule
         .groupBy("week_start")
         .agg(F.countDistinct("src").alias("hidden_a"), F.countDistinct("dst").alias("hidden_b"))
     )
-    smallest_first = Window.partitionBy("week_start", "under_k").orderBy("weight", "group_a", "group_b")
-    marked_df = (
-        cells_df.join(hidden_people_df, on="week_start", how="left")
-        .withColumn("needs_complement", (F.col("hidden_a") < k) | (F.col("hidden_b") < k))
-        .withColumn("rank", F.row_number().over(smallest_first))
-        .withColumn(
-            "suppression",
-            F.when(F.col("under_k"), F.lit(SUPPRESSED_UNDER_K))
-            .when(F.coalesce("needs_complement", F.lit(False)) & (F.col("rank") == 1), F.lit(SUPPRESSED_COMPLEMENTARY)),
-        )
-    )
-    is_suppressed = F.col("suppression").isNotNull()
-    keep = lambda c: F.when(~is_suppressed, F.col(c))  # noqa: E731
+    marked_df = with_suppression(
+        cells_df.join(hidden_people_df, on="week_start", how="left"), ["week_start"], ["weight", "group_a", "group_b"],
+        F.col("under_k"), (F.col("hidden_a") < k) | (F.col("hidden_b") < k))
     return marked_df.select(
         "week_start", F.lit(kind).alias("group_kind"), "group_a", "group_b",
-        keep("weight").alias("weight"),
-        keep("n_people_pairs").cast("long").alias("n_people_pairs"),
-        keep("n_people_a").cast("long").alias("n_people_a"),
-        keep("n_people_b").cast("long").alias("n_people_b"),
-        is_suppressed.alias("is_suppressed"),
+        withheld("weight", "double"),
+        *[withheld(c, "long") for c in ("n_people_pairs", "n_people_a", "n_people_b")],
+        F.col("suppression").isNotNull().alias("is_suppressed"),
         "suppression",
         F.lit(None).cast("double").alias("dp_epsilon"),
     )

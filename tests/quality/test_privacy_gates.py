@@ -219,6 +219,27 @@ def test_ei_index_out_of_range_blocks(spark):
     assert_blocked_by(spark, frames_of(spark, rows), COHESION, "ei_index in [-1, 1]")
 
 
+def test_every_new_metric_range_and_the_engine_name_block(spark):
+    """One planted violation per range check of the issue-7 columns, all in one week: each is
+    named among the failed checks of its table."""
+    rows = _with(clean_rows(), PERSONS, 0, eigenvector=1.5, harmonic=-0.1, betweenness=2.0,
+                 after_hours_share=1.2, constraint=-0.5)
+    rows = _with(rows, SUMMARY, 0, tie_churn=1.5, community_stability=-0.1, graph_engine="spark")
+    rows = _with(rows, COHESION, 0, density=1.2, cross_group_share=1.5)
+    rows = _with(rows, COHORTS, 0, share_integrated=1.5)
+    published, failed, _, _ = gate(spark, frames_of(spark, rows))
+    assert not published
+    expected = {
+        (PERSONS, "eigenvector in [0, 1]"), (PERSONS, "harmonic in [0, 1]"), (PERSONS, "betweenness in [0, 1]"),
+        (PERSONS, "after_hours_share in [0, 1]"), (PERSONS, "constraint is not negative"),
+        (SUMMARY, "tie_churn in [0, 1]"), (SUMMARY, "community_stability in [0, 1]"),
+        (SUMMARY, "graph_engine is native or graphframes"),
+        (COHESION, "density in [0, 1]"), (COHESION, "cross_group_share in [0, 1]"),
+        (COHORTS, "share_integrated in [0, 1]"),
+    }
+    assert expected <= failed, sorted(expected - failed)
+
+
 def test_directory_name_as_group_label_blocks(spark, tmp_path):
     lake_root = tmp_path / "lake"
     record_name_refs(spark, lake_root, name_refs(PSEUDO, "Ann Smith", "Bob Jones"))

@@ -71,12 +71,12 @@ def cohesion_rows(spark):
         PrivacyRules(),
     )
     assert result.columns == [
-        "week_start", "group_kind", "group", "n_people", "internal_ties", "external_ties",
+        "week_start", "group_kind", "group_name", "n_people", "internal_ties", "external_ties",
         "internal_weight", "external_weight", "ei_index", "density", "cross_group_share",
         "is_suppressed", "suppression",
     ]
     rows = result.collect()
-    got = {(r["week_start"], r["group_kind"], r["group"]): _rounded(list(r)[3:]) for r in rows}
+    got = {(r["week_start"], r["group_kind"], r["group_name"]): _rounded(list(r)[3:]) for r in rows}
     assert len(got) == len(rows)
     return got
 
