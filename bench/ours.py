@@ -151,7 +151,7 @@ def full_run(ctx: RunContext, weeks: list[date], instrument: bool = True) -> dic
     t1 = time.perf_counter()
     patches = [(pipeline, "gold_frames", forced_gold_frames)]
     # Whatever of these the pipeline has (it evolves): gates, gate inputs, writes.
-    for name in ("run_week_gates", "run_gate", "_published_row_counts"):
+    for name in ("run_gates", "run_week_gates", "run_gate", "_published_row_counts"):
         if hasattr(pipeline, name):
             patches.append((pipeline, name, timer("gates")))
     patches.append((lake, "replace_weeks", timer("gold_writes")))

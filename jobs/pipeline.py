@@ -21,7 +21,7 @@ from jobs.config import Settings
 from jobs.privacy.opt_out import OptOut, opt_out_path, read_opt_out
 from jobs.privacy.pseudonym import Pseudonymiser, load_key
 from jobs.privacy.scrub import drops, scrub
-from jobs.quality.gates import CheckResult, GateResult, SuiteInputs, newest_ingests, run_week_gates
+from jobs.quality.gates import CheckResult, GateResult, SuiteInputs, newest_ingests, run_gates
 from jobs.sources.base import ParseOutcome
 from jobs.sources.registry import EVENT_TIME, KINDS, LANDING_FOLDERS
 from jobs.transforms import silver
@@ -478,9 +478,9 @@ class GateOutcome:
 
 
 def gate_and_publish(ctx: RunContext, weeks: list[date]) -> GateOutcome:
-    """Validate every gold table week by week; a week whose fail-level checks all pass (all
-    four tables together) is published, or staged for approval when approval is required;
-    otherwise the previous version stays current."""
+    """Validate the gold tables of all the weeks together (run_gates); a week whose fail-level
+    checks all pass (every table of the week) is published, or staged for approval when
+    approval is required; otherwise the previous version stays current."""
     from jobs.privacy import approval
     from jobs.privacy.names import known_name_refs, name_ref
 
@@ -491,29 +491,27 @@ def gate_and_publish(ctx: RunContext, weeks: list[date]) -> GateOutcome:
     names = known_name_refs(ctx.spark, ctx.lake)
     ingests = newest_ingests(ctx.spark, ctx.lake)
     counts = {table.path: _published_row_counts(ctx, table) for table in GOLD_TABLES}
-    weeks_with_ties = {
-        r["week_start"] for r in frames[EDGES_WEEKLY.path].select("week_start").distinct().collect()
-    }
-    results: list[GateResult] = []
-    passed: list[date] = []
-    refusals = _budget_refusals(ctx, weeks)
-    for week in sorted(weeks):
-        log.info("gates for week %s", label(week))
-        inputs = {
+    inputs = {
+        week: {
             table.path: SuiteInputs(
                 trailing_row_counts=_trailing(counts[table.path], week),
-                min_group_size=ctx.settings.privacy.min_group_size, has_ties=week in weeks_with_ties,
+                min_group_size=ctx.settings.privacy.min_group_size,
                 name_refs=names, name_ref=partial(name_ref, ctx.pseudo),
                 newest_ingests=ingests, built_at=ctx.build_started_at)
             for table in GOLD_TABLES
         }
-        week_frames = {path: frame.where(F.col("week_start") == F.lit(week)) for path, frame in frames.items()}
-        week_results = run_week_gates(week, week_frames, inputs, roster_df)
-        if week in refusals:
-            # One result per table and week (the key of quality/validation_runs): the budget
-            # check joins the group table's.
-            next(r for r in week_results if r.table == GROUP_METRICS_WEEKLY.path).checks.append(refusals[week])
-        results.extend(week_results)
+        for week in weeks
+    }
+    log.info("gates for weeks %s", ", ".join(label(w) for w in sorted(weeks)))
+    results = run_gates(frames, inputs, roster_df)
+    refusals = _budget_refusals(ctx, weeks)
+    for week, refusal in refusals.items():
+        # One result per table and week (the key of quality/validation_runs): the budget
+        # check joins the group table's.
+        next(r for r in results if r.table == GROUP_METRICS_WEEKLY.path and r.week_start == week).checks.append(refusal)
+    passed: list[date] = []
+    for week in sorted(weeks):
+        week_results = [r for r in results if r.week_start == week]
         if all(r.success for r in week_results):
             passed.append(week)
         else:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from functools import reduce
 
 import great_expectations.expectations as gxe
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import BooleanType, DoubleType, StructField, StructType
+from pyspark.sql.types import BooleanType, DateType, DoubleType, StructField, StructType
 
 from jobs.privacy.pseudonym import PERSON_PREFIX
 from jobs.quality.gates import DerivedSuite, SuiteInputs
@@ -168,24 +168,22 @@ def _unique_keys(table: Table) -> list:
     return [gxe.ExpectCompoundColumnsToBeUnique(column_list=list(table.keys), severity=_severity("fail"), meta=check)]
 
 
-def _volume(inputs: SuiteInputs) -> list:
-    """Row count within half and double the trailing average (warn: org changes are real)."""
-    if not inputs.trailing_row_counts:
-        return []
-    average = sum(inputs.trailing_row_counts) / len(inputs.trailing_row_counts)
-    return [
-        gxe.ExpectTableRowCountToBeBetween(
-            min_value=int(average * 0.5), max_value=int(average * 2) + 1, severity=_severity("warn"),
-            meta={"check": f"volume within 0.5x-2x of the trailing average ({average:.0f} rows)"},
-        )
-    ]
+def volume_bounds(trailing_row_counts: tuple[int, ...]) -> tuple[int, int] | tuple[None, None]:
+    """Half and double the trailing average row count (+1): the volume check's bounds, or none
+    without published weeks before."""
+    if not trailing_row_counts:
+        return None, None
+    average = sum(trailing_row_counts) / len(trailing_row_counts)
+    return int(average * 0.5), int(average * 2) + 1
 
 
-def _only_true(column: str, level: str, check: str, want: bool = True) -> gxe.ExpectColumnValuesToBeInSet:
+def _only_true(column: str, level: str, check: str, want: bool = True,
+               table: Table | None = None) -> gxe.ExpectColumnValuesToBeInSet:
     """A derived frame's boolean column holds ``want`` only (null counts as unexpected too:
-    ExpectColumnValuesToBeInSet skips nulls, so the derived frames never produce any)."""
-    return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=[want], severity=_severity(level),
-                                           meta={"check": check})
+    ExpectColumnValuesToBeInSet skips nulls, so the derived frames never produce any). With
+    ``table``, the check joins that table's gate rather than the derived suite's."""
+    meta = {"check": check, **({"table": table.path} if table is not None else {})}
+    return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=[want], severity=_severity(level), meta=meta)
 
 
 # ---------------------------------------------------------------- the table suites
@@ -198,9 +196,6 @@ def edges_suite(inputs: SuiteInputs) -> list:
         *_unique_keys(EDGES_WEEKLY),
         gxe.ExpectColumnValuesToBeBetween(column="weight", min_value=0, strict_min=True, severity="critical",
                                           meta={"check": "weight is positive"}),
-        gxe.ExpectTableRowCountToBeBetween(min_value=1, severity="warning",
-                                           meta={"check": "the week has edges"}),
-        *_volume(inputs),
     ]
 
 
@@ -212,11 +207,6 @@ def person_metrics_suite(inputs: SuiteInputs) -> list:
         *_unique_keys(PERSON_METRICS_WEEKLY),
         gxe.ExpectColumnValuesToBeBetween(column="pagerank", min_value=0, max_value=1, severity="critical",
                                           meta={"check": "pagerank in [0, 1]"}),
-        *(
-            [gxe.ExpectColumnSumToBeBetween(column="pagerank", min_value=0.999, max_value=1.001,
-                                            severity="critical", meta={"check": "pagerank sums to 1"})]
-            if inputs.has_ties else []
-        ),
         gxe.ExpectColumnValuesToBeBetween(column="clustering", min_value=0, max_value=1, severity="critical",
                                           meta={"check": "clustering in [0, 1]"}),
         gxe.ExpectColumnValuesToBeBetween(column="degree", min_value=0, severity="critical",
@@ -225,7 +215,6 @@ def person_metrics_suite(inputs: SuiteInputs) -> list:
         gxe.ExpectColumnValuesToBeBetween(column="constraint", min_value=0, severity="critical",
                                           meta={"check": "constraint is not negative"}),
         *_not_null("network_role"),
-        *_volume(inputs),
     ]
 
 
@@ -270,7 +259,6 @@ def network_summary_suite(inputs: SuiteInputs) -> list:
     return [
         *_privacy(NETWORK_SUMMARY_WEEKLY),
         *_unique_keys(NETWORK_SUMMARY_WEEKLY),
-        gxe.ExpectTableRowCountToEqual(value=1, severity="critical", meta={"check": "one row per week"}),
         *_not_null("nodes", "edges", "components"),
         *map(_unit_interval, ("density", "giant_component_share", "reciprocity", "average_clustering",
                               "tie_churn", "community_stability")),
@@ -299,23 +287,79 @@ def label_columns(table: Table) -> list[str]:
     return [f.name for f in table.schema.fields if f.dataType.simpleString() == "string" and f.name not in people]
 
 
-def _labels_suite(table: Table, week_df: DataFrame, inputs: SuiteInputs) -> DerivedSuite | None:
-    columns = label_columns(table)
-    if not columns:
-        return None
-    # A week's labels are a few dozen group names: hashed on the driver, with the key.
-    labels = [r["label"] for r in week_df.select(F.explode(F.array(*columns)).alias("label"))
-              .where(F.col("label").isNotNull()).distinct().collect()]
+def _labels_suite(frames: Mapping[str, DataFrame], inputs: SuiteInputs) -> DerivedSuite:
+    """One row per (table, week, label) of every table with free labels; each table's checks
+    join its own gate."""
+    spark = frames[EDGES_WEEKLY.path].sparkSession
+    labelled = [(t, columns) for t in GOLD_TABLES if (columns := label_columns(t))]
+    # The weeks' labels are a few dozen group names and role words: hashed on the driver, with the key.
+    distinct = reduce(DataFrame.unionByName, [
+        frames[t.path].select(F.lit(t.path).alias("table"), "week_start",
+                              F.explode(F.array(*columns)).alias("label"))
+        for t, columns in labelled
+    ]).where(F.col("label").isNotNull()).distinct().collect()
     hash_label = inputs.name_ref or (lambda _: None)
-    rows = [(hash_label(label) in inputs.name_refs, looks_like_name(label)) for label in labels]
-    schema = StructType([StructField("is_known_name", BooleanType(), False),
-                         StructField("looks_like_name", BooleanType(), False)])
-    shown = ", ".join(columns)
-    return DerivedSuite(table, "labels", week_df.sparkSession.createDataFrame(rows, schema), [
-        _only_true("is_known_name", "fail", want=False,
-                   check=f"privacy: no label ({shown}) is a person's name seen at ingest (keyed name refs)"),
-        _only_true("looks_like_name", "warn", want=False,
-                   check=f"privacy: no label ({shown}) looks like a person's name (capitalised words, heuristic)"),
+    known = {r["label"]: hash_label(r["label"]) in inputs.name_refs for r in distinct}
+    flags = [(f"is_known_name_{i}", f"looks_like_name_{i}") for i in range(len(labelled))]
+    index = {t.path: i for i, (t, _) in enumerate(labelled)}
+    rows = []
+    for r in distinct:
+        values = [True, True] * len(labelled)  # holds for the rows of the other tables
+        i = index[r["table"]]
+        values[2 * i], values[2 * i + 1] = not known[r["label"]], not looks_like_name(r["label"])
+        rows.append((r["week_start"], *values))
+    schema = StructType([StructField("week_start", DateType(), False),
+                         *[StructField(c, BooleanType(), False) for pair in flags for c in pair]])
+    expectations = []
+    for (table, columns), (known_flag, looks_flag) in zip(labelled, flags):
+        shown = ", ".join(columns)
+        expectations += [
+            _only_true(known_flag, "fail", table=table,
+                       check=f"privacy: no label ({shown}) is a person's name seen at ingest (keyed name refs)"),
+            _only_true(looks_flag, "warn", table=table,
+                       check=f"privacy: no label ({shown}) looks like a person's name (capitalised words, heuristic)"),
+        ]
+    return DerivedSuite(GROUP_METRICS_WEEKLY, "labels", spark.createDataFrame(rows, schema), expectations)
+
+
+def _week_facts_suite(frames: Mapping[str, DataFrame], inputs: Mapping[date, Mapping[str, SuiteInputs]]) -> DerivedSuite:
+    """A week's aggregates, one row per week built (weeks without a row count 0): edges and
+    person rows within half and double their trailing average (warn), a week with edges (warn),
+    PageRank summing to 1 in a week with edges, one network summary row per week."""
+    spark = frames[EDGES_WEEKLY.path].sparkSession
+    edges, persons, summary = (t.path for t in (EDGES_WEEKLY, PERSON_METRICS_WEEKLY, NETWORK_SUMMARY_WEEKLY))
+    plan = spark.createDataFrame(
+        [(w, *volume_bounds(inputs[w][edges].trailing_row_counts),
+          *volume_bounds(inputs[w][persons].trailing_row_counts)) for w in sorted(inputs)],
+        "week_start date, edges_min long, edges_max long, persons_min long, persons_max long")
+
+    def rows(path: str, *aggregates: F.Column) -> DataFrame:
+        return frames[path].groupBy("week_start").agg(F.count("*").alias(f"{path}_rows"), *aggregates)
+
+    def volume(path: str, prefix: str) -> F.Column:
+        n = F.coalesce(F.col(f"{path}_rows"), F.lit(0))
+        return F.col(f"{prefix}_min").isNull() | n.between(F.col(f"{prefix}_min"), F.col(f"{prefix}_max"))
+
+    facts = (plan.join(rows(edges), "week_start", "left")
+             .join(rows(persons, F.sum("pagerank").alias("pagerank_sum")), "week_start", "left")
+             .join(rows(summary), "week_start", "left"))
+    frame = facts.select(
+        "week_start",
+        F.coalesce(F.col(f"{edges}_rows") >= 1, F.lit(False)).alias("has_edges"),
+        volume(edges, "edges").alias("edges_volume"),
+        volume(persons, "persons").alias("persons_volume"),
+        # A week without a tie has no PageRank to sum.
+        (F.col(f"{edges}_rows").isNull() | F.coalesce(F.col("pagerank_sum").between(0.999, 1.001), F.lit(False)))
+        .alias("pagerank_sum"),
+        F.coalesce(F.col(f"{summary}_rows") == 1, F.lit(False)).alias("one_summary_row"),
+    )
+    volume_check = "volume within 0.5x-2x of the trailing average of the 4 published weeks before"
+    return DerivedSuite(NETWORK_SUMMARY_WEEKLY, "week_facts", frame, [
+        _only_true("has_edges", "warn", table=EDGES_WEEKLY, check="the week has edges"),
+        _only_true("edges_volume", "warn", table=EDGES_WEEKLY, check=volume_check),
+        _only_true("persons_volume", "warn", table=PERSON_METRICS_WEEKLY, check=volume_check),
+        _only_true("pagerank_sum", "fail", table=PERSON_METRICS_WEEKLY, check="pagerank sums to 1"),
+        _only_true("one_summary_row", "fail", check="one row per week"),
     ])
 
 
@@ -345,7 +389,8 @@ def _publication_suite(table: Table, df: DataFrame, values: tuple[str, ...], k_r
          f"privacy: suppressed rows give a reason ({' or '.join(SUPPRESSION_REASONS)})"),
     ]
     # A null is_suppressed fails the table suite's not-null check.
-    frame = df.select(*[F.coalesce(~applies | rule, F.lit(False)).alias(name) for name, applies, rule, _ in rules])
+    frame = df.select("week_start",
+                      *[F.coalesce(~applies | rule, F.lit(False)).alias(name) for name, applies, rule, _ in rules])
     return DerivedSuite(table, "cells", frame, [_only_true(name, "fail", check=check) for name, _, _, check in rules])
 
 
@@ -367,17 +412,17 @@ def _people_count_suite(table: Table, df: DataFrame, values: tuple[str, ...], in
 
 
 def _edge_ends_suite(edges_df: DataFrame, person_df: DataFrame) -> DerivedSuite:
-    people = person_df.select("person").distinct()
+    people = person_df.select("week_start", "person").distinct()
 
     def has_row(end: str) -> DataFrame:
-        return people.select(F.col("person").alias(end), F.lit(True).alias(f"{end}_has_person_row"))
+        return people.select("week_start", F.col("person").alias(end), F.lit(True).alias(f"{end}_has_person_row"))
 
     frame = (
-        edges_df.select("src", "dst")
-        .join(has_row("src"), on="src", how="left")
-        .join(has_row("dst"), on="dst", how="left")
-        .select(*[F.coalesce(f"{end}_has_person_row", F.lit(False)).alias(f"{end}_has_person_row")
-                  for end in ("src", "dst")])
+        edges_df.select("week_start", "src", "dst")
+        .join(has_row("src"), on=["week_start", "src"], how="left")
+        .join(has_row("dst"), on=["week_start", "dst"], how="left")
+        .select("week_start", *[F.coalesce(f"{end}_has_person_row", F.lit(False)).alias(f"{end}_has_person_row")
+                                for end in ("src", "dst")])
     )
     return DerivedSuite(EDGES_WEEKLY, "edge_ends", frame, [
         _only_true(f"{end}_has_person_row", "fail",
@@ -386,11 +431,11 @@ def _edge_ends_suite(edges_df: DataFrame, person_df: DataFrame) -> DerivedSuite:
     ])
 
 
-def _roster_suite(table: Table, week_df: DataFrame, column: str, roster_df: DataFrame) -> DerivedSuite:
+def _roster_suite(table: Table, df: DataFrame, column: str, roster_df: DataFrame) -> DerivedSuite:
     flag = f"{column}_on_roster"
     on_roster = roster_df.select(F.col("person").alias(column)).distinct().withColumn(flag, F.lit(True))
-    frame = week_df.select(column).join(on_roster, on=column, how="left").select(
-        F.coalesce(flag, F.lit(False)).alias(flag))
+    frame = df.select("week_start", column).join(on_roster, on=column, how="left").select(
+        "week_start", F.coalesce(flag, F.lit(False)).alias(flag))
     return DerivedSuite(table, "roster", frame, [
         _only_true(flag, "warn", check=f"{column} is on the roster (silver/people)")
     ])
@@ -417,17 +462,23 @@ def _freshness_suite(inputs: SuiteInputs, spark) -> DerivedSuite:
     ])
 
 
-def derived_suites(frames: Mapping[str, DataFrame], inputs: Mapping[str, SuiteInputs],
+def derived_suites(frames: Mapping[str, DataFrame], inputs: Mapping[date, Mapping[str, SuiteInputs]],
                    roster_df: DataFrame | None = None) -> list[DerivedSuite]:
-    """The derived suites of one week (frames and inputs keyed by table path)."""
+    """The derived suites of the weeks being built (frames keyed by table path and holding
+    every week; inputs keyed by week, then table path). The week-independent inputs (k, name
+    refs, ingests) are the same for every week."""
     spark = frames[EDGES_WEEKLY.path].sparkSession
-    suites = [s for t in GOLD_TABLES if (s := _labels_suite(t, frames[t.path], inputs[t.path])) is not None]
-    suites.append(_cells_suite(frames[GROUP_METRICS_WEEKLY.path], inputs[GROUP_METRICS_WEEKLY.path]))
+    shared = inputs[min(inputs)]
+    suites = [
+        _labels_suite(frames, shared[GROUP_METRICS_WEEKLY.path]),
+        _week_facts_suite(frames, inputs),
+        _cells_suite(frames[GROUP_METRICS_WEEKLY.path], shared[GROUP_METRICS_WEEKLY.path]),
+    ]
     for table, values in ((GROUP_COHESION_WEEKLY, _COHESION_VALUES), (ONBOARDING_COHORTS_WEEKLY, _COHORT_VALUES)):
-        suites.append(_people_count_suite(table, frames[table.path], values, inputs[table.path]))
+        suites.append(_people_count_suite(table, frames[table.path], values, shared[table.path]))
     suites.append(_edge_ends_suite(frames[EDGES_WEEKLY.path], frames[PERSON_METRICS_WEEKLY.path]))
     # Edge ends are not looked up: each must have a person row (edge_ends), and those are.
     if roster_df is not None and not roster_df.isEmpty():  # no roster yet: nothing to compare with
         suites.append(_roster_suite(PERSON_METRICS_WEEKLY, frames[PERSON_METRICS_WEEKLY.path], "person", roster_df))
-    suites.append(_freshness_suite(inputs[NETWORK_SUMMARY_WEEKLY.path], spark))
+    suites.append(_freshness_suite(shared[NETWORK_SUMMARY_WEEKLY.path], spark))
     return suites

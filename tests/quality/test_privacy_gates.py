@@ -6,6 +6,7 @@ the pipeline takes); the same frames without the violation pass.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from functools import partial
 
@@ -14,7 +15,7 @@ from pyspark.sql import functions as F
 
 from jobs.privacy.names import known_name_refs, name_ref, name_refs, normalise_name, record_name_refs
 from jobs.privacy.pseudonym import Pseudonymiser
-from jobs.quality.gates import SuiteInputs, run_week_gates
+from jobs.quality.gates import SuiteInputs, run_gates, run_week_gates
 from jobs.quality.suites import (
     QUASI_IDENTIFIER_COLUMNS,
     SUPPRESSION_REASONS,
@@ -110,7 +111,7 @@ def frames_of(spark, rows: dict[str, list[dict]]) -> dict:
 def inputs_for(refs: frozenset[str] = frozenset(), ingests=None, **overrides) -> dict[str, SuiteInputs]:
     ingests = ((("email", NOW - timedelta(days=1)), ("people", NOW - timedelta(days=3)))
                if ingests is None else ingests)
-    base = SuiteInputs(trailing_row_counts=(), min_group_size=K, has_ties=True,
+    base = SuiteInputs(trailing_row_counts=(), min_group_size=K,
                        name_refs=refs, name_ref=partial(name_ref, PSEUDO), newest_ingests=ingests,
                        built_at=NOW, **overrides)
     return {t.path: base for t in GOLD_TABLES}
@@ -299,6 +300,111 @@ def test_observed_holds_counts_never_values(spark):
     _, _, _, results = gate(spark, frames_of(spark, rows), inputs_for(name_refs(PSEUDO, "Ann Smith")))
     observed = " ".join(c.observed for r in results for c in r.checks)
     assert "ann" not in observed.lower() and "smith" not in observed.lower()
+    # A failed check says how much failed (its suite validated again with counts); a suite
+    # without a failure says that it passed.
+    assert "1 unexpected of 3" in [c.observed for r in results for c in r.failed_fail]
+    assert {c.observed for r in results if r.table == EDGES for c in r.checks} == {"passed"}
+
+
+# ------------------------------------------------------------------------ a week's aggregates
+
+def test_pagerank_that_does_not_sum_to_one_blocks(spark):
+    rows = clean_rows()
+    for r in rows[PERSONS]:
+        r["pagerank"] = 0.1  # six people: 0.6
+    assert_blocked_by(spark, frames_of(spark, rows), PERSONS, "pagerank sums to 1")
+
+
+def test_a_week_without_its_summary_row_blocks(spark):
+    rows = clean_rows()
+    rows[SUMMARY] = []
+    assert_blocked_by(spark, frames_of(spark, rows), SUMMARY, "one row per week")
+
+
+def test_a_week_without_edges_warns_and_sums_no_pagerank(spark):
+    rows = clean_rows()
+    rows[EDGES] = []
+    for r in rows[PERSONS]:
+        r["pagerank"] = None  # nobody has a tie: no PageRank
+    published, failed, warned, _ = gate(spark, frames_of(spark, rows))
+    assert published and not failed
+    assert (EDGES, "the week has edges") in warned
+
+
+VOLUME = "volume within 0.5x-2x of the trailing average of the 4 published weeks before"
+
+
+def test_volume_against_the_trailing_average_warns_but_publishes(spark):
+    frames = frames_of(spark, clean_rows())  # 12 edges, 6 person rows
+    inputs = inputs_for()
+    inputs[EDGES] = replace(inputs[EDGES], trailing_row_counts=(30, 32))  # 12 < half of 31
+    inputs[PERSONS] = replace(inputs[PERSONS], trailing_row_counts=(5, 7))  # 6: within
+    published, failed, warned, _ = gate(spark, frames, inputs)
+    assert published and not failed
+    assert (EDGES, VOLUME) in warned and (PERSONS, VOLUME) not in warned
+    inputs[EDGES] = replace(inputs[EDGES], trailing_row_counts=(20, 24))  # half of 22 is 11: within
+    assert not gate(spark, frames, inputs)[2]
+
+
+# ------------------------------------------------------------------------ several weeks, one run
+
+WEEK2 = WEEK + timedelta(weeks=1)
+
+
+def gate_two_weeks(spark, change_second=None) -> dict:
+    """Two clean weeks gated in one run_gates call, the second changed by ``change_second(rows)``:
+    the results of each week."""
+    first, second = clean_rows(), clean_rows()
+    for table_rows in second.values():
+        for r in table_rows:
+            r["week_start"] = WEEK2
+    if change_second:
+        change_second(second)
+    frames = frames_of(spark, {t: first[t] + second[t] for t in first})
+    roster_df = spark.createDataFrame([(p,) for p in P], "person string")
+    results = run_gates(frames, {WEEK: inputs_for(), WEEK2: inputs_for()}, roster_df)
+    assert [(r.week_start, r.table) for r in results] == [(w, t.path) for w in (WEEK, WEEK2) for t in GOLD_TABLES]
+    return {w: [r for r in results if r.week_start == w] for w in (WEEK, WEEK2)}
+
+
+def _checks(results) -> list:
+    return [(r.table, sorted(c.check for c in r.checks)) for r in results]
+
+
+def test_weeks_checked_together_get_every_check_of_a_single_week(spark):
+    by_week = gate_two_weeks(spark)
+    single = gate(spark, frames_of(spark, clean_rows()))[3]
+    for results in by_week.values():
+        assert all(r.success and not r.failed_warn for r in results)
+        assert _checks(results) == _checks(single)
+    assert {c.observed for r in by_week[WEEK] for c in r.checks} == {"passed (2 weeks checked together)"}
+
+
+def test_a_violation_blocks_only_its_own_week(spark):
+    by_week = gate_two_weeks(spark, lambda rows: _with(rows, GROUPS, 0, group_a="ann@example.org"))
+    assert all(r.success and not r.failed_warn for r in by_week[WEEK])
+    failed = [c for r in by_week[WEEK2] for c in r.failed_fail]
+    assert [(c.check, c.observed) for c in failed] == [("privacy: no address-like value in group_a", "1 unexpected of 3")]
+
+
+def test_an_edge_end_is_looked_up_in_its_own_week(spark):
+    """P[3] has a person row in the first week only: the second week's edges to P[3] block it."""
+    def drop_p3(rows):
+        rows[PERSONS] = [r for r in rows[PERSONS] if r["person"] != P[3]]
+        for r in rows[PERSONS]:
+            r["pagerank"] = 1 / 5
+        rows[EDGES] = [e for e in rows[EDGES] if e["src"] != P[3]]
+
+    by_week = gate_two_weeks(spark, drop_p3)
+    assert all(r.success for r in by_week[WEEK])
+    failed = {(r.table, c.check) for r in by_week[WEEK2] for c in r.failed_fail}
+    assert (EDGES, f"every edge dst has a {PERSON_METRICS_WEEKLY.path} row in the week") in failed
+
+
+def test_a_missing_summary_row_blocks_only_its_own_week(spark):
+    by_week = gate_two_weeks(spark, lambda rows: rows.update({SUMMARY: []}))
+    assert all(r.success for r in by_week[WEEK])
+    assert (SUMMARY, "one row per week") in {(r.table, c.check) for r in by_week[WEEK2] for c in r.failed_fail}
 
 
 # ------------------------------------------------------------------------ the pieces
