@@ -8,19 +8,47 @@ import os
 import sys
 from pathlib import Path
 
-from jobs.weeks import parse_weeks
+from jobs.weeks import parse_week, parse_weeks
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _argument(parse):
+    """An argparse type from a parser that raises ValueError: a bad value is a usage error
+    (one line, exit 2), not a traceback."""
+    def convert(text: str):
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    convert.__name__ = parse.__name__
+    return convert
+
+
+def landing_problem(landing: Path) -> str | None:
+    """Why a landing folder cannot be ingested (missing, or no file in any source folder)."""
+    from jobs.sources.registry import LANDING_FOLDERS
+
+    if not landing.is_dir():
+        return f"no landing folder at {landing}"
+    if not any(p.is_file() for folder in LANDING_FOLDERS.values() for p in (landing / folder).rglob("*")):
+        shown = ", ".join(f"{folder}/" for folder in LANDING_FOLDERS.values())
+        return f"the landing folder {landing} holds no file under {shown}: nothing to ingest"
+    return None
 
 
 def _run(args: argparse.Namespace) -> int:
     from jobs import pipeline
     from jobs.privacy.pseudonym import MissingKeyError, WeakKeyError
 
-    weeks = parse_weeks(args.weeks) if args.weeks else None
+    landing = Path(args.landing) if args.landing else None
+    problem = landing_problem(landing) if landing else None
+    if problem:
+        print(f"ona run: {problem}", file=sys.stderr)
+        return 2
     try:
-        summary = pipeline.run(Path(args.landing) if args.landing else None, Path(args.lake), weeks)
-    except (MissingKeyError, WeakKeyError, pipeline.NoInternalDomainsError) as exc:
+        summary = pipeline.run(landing, Path(args.lake), args.weeks)
+    except (MissingKeyError, WeakKeyError, pipeline.NoInternalDomainsError, pipeline.EmptyLakeError) as exc:
         print(f"ona run: {exc}", file=sys.stderr)
         return 2
     print(summary.to_json())
@@ -51,15 +79,15 @@ def _decide(args: argparse.Namespace) -> int:
     """`ona approve` / `ona reject`: a privacy officer's decision on a staged week."""
     from jobs.privacy import approval
     from jobs.spark import get_spark
-    from jobs.weeks import parse_week
+    from jobs.weeks import label
 
     decide = approval.approve if args.verb == "approve" else approval.reject
     try:
-        decide(get_spark(), Path(args.lake), parse_week(args.week), args.run)
+        decide(get_spark(), Path(args.lake), args.week, args.run)
     except approval.ApprovalError as exc:
         print(f"ona {args.verb}: {exc}", file=sys.stderr)
         return 2
-    print(f"week {args.week} from run {args.run}: {'published' if args.verb == 'approve' else 'rejected'}")
+    print(f"week {label(args.week)} from run {args.run}: {'published' if args.verb == 'approve' else 'rejected'}")
     return 0
 
 
@@ -67,7 +95,7 @@ def _pull(args: argparse.Namespace) -> int:
     from jobs.pull.http import PullError
     from jobs.pull.run import pull
 
-    weeks = parse_weeks(args.weeks) if args.weeks else None
+    weeks = args.weeks
     vendors = [v.strip() for v in args.sources.split(",") if v.strip()] if args.sources else None
     try:
         summary = pull(Path(args.lake), vendors, weeks, landing=Path(args.landing) if args.landing else None)
@@ -157,20 +185,29 @@ def _retain(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error (a malformed --weeks, a missing option) is one line and exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ona", description="Collaboration-network pipeline")
+    parser = _Parser(prog="ona", description="Collaboration-network pipeline")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO)")
     verbs = parser.add_subparsers(dest="verb", required=True)
 
     run = verbs.add_parser(
         "run", help="ingest a landing folder (if given), build, gate and publish weeks",
         description="Exit codes: 0 every week published (or waiting for approval), 2 refused before "
-                    "reading anything (no key, a key weaker than 128 bits, or no internal domains "
-                    "known: no roster, no pulled directory and no ONA_INTERNAL_DOMAINS), 3 a week "
-                    "was blocked by its gates.")
+                    "reading anything (no key, a key weaker than 128 bits, no internal domains "
+                    "known: no roster, no pulled directory and no ONA_INTERNAL_DOMAINS; a landing "
+                    "folder that does not exist or holds no file; no --landing and a lake without "
+                    "any ingest; a malformed --weeks or ONA_* setting), 3 a week was blocked by its "
+                    "gates.")
     run.add_argument("--landing", help="folder with email/, calendar/, chat/slack/, people/ (new files only)")
     run.add_argument("--lake", required=True, help="lake root (Delta tables)")
-    run.add_argument("--weeks", help="2026-W10 or 2026-W10..2026-W12 (default: the weeks that new "
+    run.add_argument("--weeks", type=_argument(parse_weeks), help="2026-W10 or 2026-W10..2026-W12 (default: the weeks that new "
                      "records touched since the last build)")
     run.set_defaults(func=_run)
 
@@ -180,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "5 API unreachable (retries used up), 6 other API error.")
     pull.add_argument("--lake", required=True, help="lake root (cursors are kept there)")
     pull.add_argument("--sources", help="comma-separated: msgraph,google,slack (default: every configured one)")
-    pull.add_argument("--weeks", help="bound what is fetched: 2026-W10 or 2026-W10..2026-W12 "
+    pull.add_argument("--weeks", type=_argument(parse_weeks), help="bound what is fetched: 2026-W10 or 2026-W10..2026-W12 "
                       "(default: 8 weeks of history on the first pull, then changes since the cursors)")
     pull.add_argument("--landing", help="landing folder whose roster gives internal domains (optional)")
     pull.set_defaults(func=_pull)
@@ -195,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Exit codes: 0 done, 2 no waiting candidate of that week from that run. The run ids "
             "waiting are in the run's report and in quality/approvals."))
         decision.add_argument("--lake", required=True)
-        decision.add_argument("--week", required=True, help="2026-W10")
+        decision.add_argument("--week", required=True, type=_argument(parse_week), help="2026-W10")
         decision.add_argument("--run", required=True, help="the run id that staged the week")
         decision.set_defaults(func=_decide)
 

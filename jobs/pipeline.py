@@ -97,6 +97,16 @@ class NoInternalDomainsError(RuntimeError):
         )
 
 
+class EmptyLakeError(RuntimeError):
+    """Fail loudly: a build without a landing folder reads the lake's ingests, and there are none."""
+
+    def __init__(self, lake_root: Path) -> None:
+        super().__init__(
+            f"the lake at {lake_root} holds no ingest yet: give --landing with files to ingest, "
+            "or pull an API first (ona pull). Nothing was built."
+        )
+
+
 def internal_domains(landing: Path | None, spark: SparkSession | None = None,
                      lake_root: Path | None = None) -> frozenset[str]:
     """The organisation's mail domains: ONA_INTERNAL_DOMAINS, else those of the roster and of
@@ -734,6 +744,8 @@ def run(landing: Path | None, lake_root: Path, weeks: list[date] | None = None,
     build, gate and publish the given weeks, or else every week that ingests (landed or
     pulled) touched since the lake's last build (`pending_weeks`)."""
     ctx = _context(landing, lake_root, settings, spark, reads_addresses=landing is not None)
+    if landing is None and not lake.exists(ctx.spark, ctx.lake, INGEST_RUNS_TABLE):
+        raise EmptyLakeError(ctx.lake)
     window = week_window(weeks) if weeks else None
     summaries = [ingest_source(ctx, Path(landing), source, window) for source in SOURCES] if landing else []
     _mark_weeks_touched(ctx, erase_opted_out(ctx))

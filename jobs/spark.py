@@ -55,6 +55,10 @@ def get_spark(app_name: str = "ona") -> SparkSession:
         # cost 6-8 s (a count went from 7 s to 0.7 s with 2*cores; bench notes).
         .config("spark.databricks.delta.snapshotPartitions", str(2 * cores))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        # PySpark 4 records the Python call site of every DataFrame and function call (a stack
+        # walk and three JVM round trips each) to decorate error messages: it was a third of
+        # the gates' time, which build thousands of column expressions.
+        .config("spark.python.sql.dataFrameDebugging.enabled", "false")
         .config("spark.driver.memory", os.environ.get("ONA_DRIVER_MEMORY", "4g"))
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")

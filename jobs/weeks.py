@@ -14,7 +14,10 @@ def parse_week(text: str) -> date:
     match = _WEEK.match(text.strip())
     if not match:
         raise ValueError(f"not an ISO week: {text!r} (expected e.g. 2026-W10)")
-    return date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    try:
+        return date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    except ValueError:
+        raise ValueError(f"not an ISO week: {text!r} ({match[1]} has no week {match[2]})") from None
 
 
 def parse_weeks(text: str) -> list[date]:

@@ -58,7 +58,7 @@ class CheckResult:
     level: str  # fail | warn
     success: bool
     observed: str
-    # While a derived suite is routed: the gate it joins when not the suite's own table.
+    # A derived check: the gate it joins (its flag's table), until run_gates routes it there.
     table: str | None = None
 
 
@@ -175,22 +175,31 @@ def _validate_weeks(asset: str, suite_name: str, df: DataFrame, expectations: li
             for w in weeks}
 
 
+@dataclass(frozen=True)
+class Flag:
+    """A rule that a derived frame's boolean column states row by row: it holds where the
+    column is ``want`` (a null never holds)."""
+
+    column: str
+    level: str  # fail | warn
+    check: str  # what the report and quality/validation_runs call it
+    want: bool = True
+    table: Table | None = None  # the gate it joins, when not its suite's
+
+
 @dataclass
 class DerivedSuite:
-    """Expectations on a frame derived from the gold frames of the weeks being built (edge ends
+    """Flags on a frame derived from the gold frames of the weeks being built (edge ends
     joined with person rows, each group cell's publication rules, whether a label's keyed hash
     is a known name, a week's row count and PageRank sum, ingest ages): checks that need more
-    than one table, a keyed hash, a rule per row kind or a week's aggregate, still run by GX so
-    that they report like the others. Derived frames carry ``week_start``, booleans and ages,
-    never a value of the data.
+    than one table, a keyed hash, a rule per row kind or a week's aggregate. Derived frames
+    carry ``week_start`` and booleans, never a value of the data. All derived suites are
+    validated by GX together (suites.merged), so that they report like the table suites."""
 
-    Each check joins the gate of ``table``, or of the table its expectation's
-    ``meta["table"]`` names (one derived frame may check several tables at once)."""
-
-    table: Table  # the gate whose result the checks join
-    name: str  # short and stable: names the GX asset and suite
+    table: Table  # the gate whose result the flags join (unless a flag names another)
+    name: str  # short and stable: names the flags' columns
     frame: DataFrame
-    expectations: list
+    flags: list[Flag]
 
 
 def run_gates(frames: Mapping[str, DataFrame], inputs: Mapping[date, Mapping[str, SuiteInputs]],
@@ -204,7 +213,7 @@ def run_gates(frames: Mapping[str, DataFrame], inputs: Mapping[date, Mapping[str
     publishes only when every one of its results has ``success``."""
     # Imported here: the suites load great_expectations (2-3 s), which the CLI, the DAG files
     # and ingest-only runs should not pay for.
-    from jobs.quality.suites import SUITES, derived_suites, no_quasi_identifier_columns
+    from jobs.quality.suites import SUITES, derived_suites, merged, no_quasi_identifier_columns
     from schemas.gold import GOLD_TABLES
 
     weeks = sorted(inputs)
@@ -223,12 +232,12 @@ def run_gates(frames: Mapping[str, DataFrame], inputs: Mapping[date, Mapping[str
         expectations = [*SUITES[table.path](inputs[weeks[0]][table.path]), *no_quasi_identifier_columns(df.columns)]
         for week, checks in _validate_weeks(table.path, _suite_name(table), df, expectations, weeks).items():
             gates[(table.path, week)].checks.extend(checks)
-    for derived in derived_suites(frames, inputs, roster_df):
-        asset = f"{derived.table.path}/{derived.name}"
-        suite = f"{_suite_name(derived.table)}.{derived.name}"
-        for week, checks in _validate_weeks(asset, suite, derived.frame, derived.expectations, weeks).items():
-            for check in checks:
-                gates[(check.table or derived.table.path, week)].checks.append(replace(check, table=None))
+    derived_df, expectations = merged(derived_suites(frames, inputs, roster_df))
+    # Computed once: each expectation is an aggregate of its own over the stacked frames.
+    derived_df = derived_df.localCheckpoint(eager=True)
+    for week, checks in _validate_weeks("derived", "gold.derived.suite", derived_df, expectations, weeks).items():
+        for check in checks:
+            gates[(check.table, week)].checks.append(replace(check, table=None))
     return [gates[(t.path, w)] for w in weeks for t in GOLD_TABLES]
 
 

@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, DateType, DoubleType, StructField, StructType
 
 from jobs.privacy.pseudonym import PERSON_PREFIX
-from jobs.quality.gates import DerivedSuite, SuiteInputs
+from jobs.quality.gates import DerivedSuite, Flag, SuiteInputs
 from schemas import Table
 from schemas.gold import (
     EDGES_WEEKLY,
@@ -177,13 +177,8 @@ def volume_bounds(trailing_row_counts: tuple[int, ...]) -> tuple[int, int] | tup
     return int(average * 0.5), int(average * 2) + 1
 
 
-def _only_true(column: str, level: str, check: str, want: bool = True,
-               table: Table | None = None) -> gxe.ExpectColumnValuesToBeInSet:
-    """A derived frame's boolean column holds ``want`` only (null counts as unexpected too:
-    ExpectColumnValuesToBeInSet skips nulls, so the derived frames never produce any). With
-    ``table``, the check joins that table's gate rather than the derived suite's."""
-    meta = {"check": check, **({"table": table.path} if table is not None else {})}
-    return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=[want], severity=_severity(level), meta=meta)
+def _only_true(column: str, level: str, check: str, want: bool = True, table: Table | None = None) -> Flag:
+    return Flag(column=column, level=level, check=check, want=want, table=table)
 
 
 # ---------------------------------------------------------------- the table suites
@@ -441,7 +436,9 @@ def _roster_suite(table: Table, df: DataFrame, column: str, roster_df: DataFrame
     ])
 
 
-def _freshness_suite(inputs: SuiteInputs, spark) -> DerivedSuite:
+def _freshness_suite(inputs: SuiteInputs, weeks: list[date], spark) -> DerivedSuite:
+    """Every source's newest ingest is recent: a fact of the build, so it holds (or not) for
+    every week built alike."""
     built_at = inputs.built_at or datetime.now(timezone.utc)
     if built_at.tzinfo is None:
         built_at = built_at.astimezone()
@@ -452,13 +449,12 @@ def _freshness_suite(inputs: SuiteInputs, spark) -> DerivedSuite:
         return (built_at - moment).total_seconds() / 86400
 
     n = inputs.max_ingest_age_days
-    frame = spark.createDataFrame([(age_days(at),) for _, at in inputs.newest_ingests],
-                                  StructType([StructField("age_days", DoubleType(), False)]))
+    rows = [(week, age_days(at) <= n) for week in weeks for _, at in inputs.newest_ingests]
+    frame = spark.createDataFrame(rows, StructType([StructField("week_start", DateType(), False),
+                                                    StructField("fresh", BooleanType(), False)]))
     return DerivedSuite(NETWORK_SUMMARY_WEEKLY, "freshness", frame, [
-        gxe.ExpectColumnValuesToBeBetween(
-            column="age_days", max_value=n, severity=_severity("warn"),
-            meta={"check": f"freshness: the newest ingest of every source is at most {n} days old at build time"},
-        )
+        _only_true("fresh", "warn",
+                   check=f"freshness: the newest ingest of every source is at most {n} days old at build time")
     ])
 
 
@@ -480,5 +476,29 @@ def derived_suites(frames: Mapping[str, DataFrame], inputs: Mapping[date, Mappin
     # Edge ends are not looked up: each must have a person row (edge_ends), and those are.
     if roster_df is not None and not roster_df.isEmpty():  # no roster yet: nothing to compare with
         suites.append(_roster_suite(PERSON_METRICS_WEEKLY, frames[PERSON_METRICS_WEEKLY.path], "person", roster_df))
-    suites.append(_freshness_suite(shared[NETWORK_SUMMARY_WEEKLY.path], spark))
+    suites.append(_freshness_suite(shared[NETWORK_SUMMARY_WEEKLY.path], sorted(inputs), spark))
     return suites
+
+
+def merged(suites: list[DerivedSuite]) -> tuple[DataFrame, list]:
+    """The derived suites as one frame and one list of expectations, so that Great Expectations
+    validates them in one run. Rows are stacked (week_start kept); each flag gets a column of
+    its own, named after its suite; a row of another suite holds the flag's wanted value there,
+    and a null flag never holds. Every expectation names the gate it joins (``meta["table"]``)."""
+    flags = [(i, suite, flag) for i, suite in enumerate(suites) for flag in suite.flags]
+
+    def name(i: int, flag: Flag) -> str:
+        return f"{suites[i].name}_{i}__{flag.column}"
+
+    frame = reduce(DataFrame.unionByName, [
+        suite.frame.select("week_start", *[
+            (F.coalesce(F.col(flag.column), F.lit(not flag.want)) if j == i else F.lit(flag.want)).alias(name(j, flag))
+            for j, _, flag in flags])
+        for i, suite in enumerate(suites)
+    ])
+    expectations = [
+        gxe.ExpectColumnValuesToBeInSet(column=name(i, flag), value_set=[flag.want], severity=_severity(flag.level),
+                                        meta={"check": flag.check, "table": (flag.table or suite.table).path})
+        for i, suite, flag in flags
+    ]
+    return frame, expectations

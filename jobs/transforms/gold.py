@@ -82,52 +82,41 @@ def degrees(edges_df: DataFrame) -> DataFrame:
 WORKDAY_START_HOUR, WORKDAY_END_HOUR = 8, 18
 
 
-def _activities(events_df: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """(sent, attended): one row per message a person sent, one per meeting a person was at."""
-    sent_df = events_df.where(
-        (F.col("kind") == "email") | ((F.col("source") == "chat") & (F.col("kind") != "reaction"))
-    ).select("week_start", F.col("actor").alias("person"), "kind", "source", "is_broadcast", "occurred_at")
-    attended_df = events_df.where((F.col("kind") == "meeting") & ~F.col("is_cancelled")).select(
-        "week_start", "occurred_at", "duration_minutes",
-        F.explode(F.array_distinct(F.concat(F.array("actor"), F.col("participants")))).alias("person"),
-    )
-    return sent_df, attended_df
-
-
 def load_metrics(events_df: DataFrame, people_df: DataFrame) -> DataFrame:
     """What each person sent or attended in the week, ties or not (broadcasts count here), and
-    the share of it outside working hours in the person's own time zone (UTC when unknown)."""
-    sent_df, attended_df = _activities(events_df)
-    sent_counts_df = sent_df.groupBy("week_start", "person").agg(
-        F.count(F.when(F.col("kind") == "email", True)).alias("emails_sent"),
-        F.count(F.when((F.col("kind") == "email") & F.col("is_broadcast"), True)).alias("broadcasts_sent"),
-        F.count(F.when(F.col("source") == "chat", True)).alias("chat_messages_sent"),
-    )
-    attended_counts_df = attended_df.groupBy("week_start", "person").agg(
-        F.count("*").alias("meetings_attended"),
-        (F.sum("duration_minutes") / 60.0).alias("meeting_hours"),
-    )
+    the share of it outside working hours in the person's own time zone (UTC when unknown).
+
+    One pass over the events: each message becomes a row for its sender, each meeting held a
+    row for everyone present (organizer included), and one aggregation counts them all."""
+    is_meeting = (F.col("kind") == "meeting") & ~F.col("is_cancelled")
+    is_sent = (F.col("kind") == "email") | ((F.col("source") == "chat") & (F.col("kind") != "reaction"))
+    present = F.array_distinct(F.concat(F.array("actor"), F.col("participants")))
+    activity_df = events_df.where(is_meeting | is_sent).select(
+        "week_start", "occurred_at", "kind", "source", "is_broadcast", "duration_minutes",
+        is_meeting.alias("is_meeting"),
+        F.explode(F.when(is_meeting, present).otherwise(F.array("actor"))).alias("person"),
+    ).where(F.col("person").startswith(PERSON_PREFIX))
     zones_df = F.broadcast(people_df.select("person", "timezone"))
     local = F.from_utc_timestamp("occurred_at", F.coalesce("timezone", F.lit("UTC")))
     after_hours = (F.dayofweek(local).isin(1, 7)  # Sunday, Saturday
                    | (F.hour(local) < WORKDAY_START_HOUR) | (F.hour(local) >= WORKDAY_END_HOUR))
-    after_hours_df = (
-        sent_df.select("week_start", "person", "occurred_at")
-        .unionByName(attended_df.select("week_start", "person", "occurred_at"))
-        .join(zones_df, on="person", how="left")
-        .groupBy("week_start", "person")
-        .agg(F.avg(after_hours.cast("double")).alias("after_hours_share"))
-    )
-    keys = ["week_start", "person"]
+    is_email = F.col("kind") == "email"
     return (
-        sent_counts_df.join(attended_counts_df, on=keys, how="full")
-        .join(after_hours_df, on=keys, how="left")
-        .where(F.col("person").startswith(PERSON_PREFIX))
+        activity_df.join(zones_df, on="person", how="left")
+        .groupBy("week_start", "person")
+        .agg(
+            F.count(F.when(is_email, True)).alias("emails_sent"),
+            F.count(F.when(is_email & F.col("is_broadcast"), True)).alias("broadcasts_sent"),
+            F.count(F.when(F.col("source") == "chat", True)).alias("chat_messages_sent"),
+            F.count(F.when(F.col("is_meeting"), True)).alias("meetings_attended"),
+            F.sum(F.when(F.col("is_meeting"), F.col("duration_minutes"))).alias("meeting_minutes"),
+            F.avg(after_hours.cast("double")).alias("after_hours_share"),
+        )
         .select(
-            *keys,
-            *[F.coalesce(c, F.lit(0)).cast("long").alias(c)
+            "week_start", "person",
+            *[F.col(c).cast("long").alias(c)
               for c in ("emails_sent", "broadcasts_sent", "chat_messages_sent", "meetings_attended")],
-            F.coalesce("meeting_hours", F.lit(0.0)).alias("meeting_hours"),
+            F.coalesce(F.col("meeting_minutes") / 60.0, F.lit(0.0)).alias("meeting_hours"),
             "after_hours_share",
         )
     )
