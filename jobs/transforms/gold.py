@@ -258,28 +258,31 @@ def withheld(column: str, kind: str) -> F.Column:
 
 
 def group_metrics_weekly(edges_df: DataFrame, people_df: DataFrame, privacy: PrivacyRules) -> DataFrame:
-    """The group-to-group matrix for every group kind (department, team)."""
-    frames = [group_matrix(edges_df, people_df, privacy, kind) for kind in GROUP_KINDS]
-    return frames[0].unionByName(frames[1])
-
-
-def group_matrix(edges_df: DataFrame, people_df: DataFrame, privacy: PrivacyRules, kind: str) -> DataFrame:
-    """Group-to-group interaction matrix of one kind, published cell by cell under one rule
+    """Group-to-group interaction matrices, one per group kind (department, team), built in one
+    pass (each edge lies in one cell of each kind) and published cell by cell under one rule
     (docs/privacy.md, "One rule for every group output"):
 
     1. A cell is published only when at least k distinct people stand behind it on each side
        (k distinct senders in group_a, k distinct receivers in group_b), whatever the size of
        the departments. Otherwise its values are nulled and it is flagged, never dropped.
-    2. Every edge of the week lies in exactly one cell, so the week's total (edges_weekly,
-       network_summary_weekly) minus the published cells gives the sum of the suppressed ones.
-       When the people behind all suppressed cells together are fewer than k on a side, the
-       published cell with the smallest weight is suppressed too ("complementary"), so that
-       sum always stands for at least k people on each side.
+    2. Every edge of the week lies in exactly one cell of a kind, so the week's total
+       (edges_weekly, network_summary_weekly) minus the published cells of a kind gives the sum
+       of its suppressed ones. When the people behind all suppressed cells of a kind together
+       are fewer than k on a side, the published cell of that kind with the smallest weight is
+       suppressed too ("complementary"), so that sum always stands for at least k people on
+       each side.
     """
     k = privacy.min_group_size
-    groups_df = groups_of(people_df, kind)
-    cell = ["week_start", "group_a", "group_b"]
-    grouped_df = with_group(with_group(edges_df, groups_df, "src", "group_a"), groups_df, "dst", "group_b")
+    matrix = ["week_start", "group_kind"]
+    cell = [*matrix, "group_a", "group_b"]
+    labelled_df = edges_df.select("week_start", "src", "dst", "weight")
+    for kind in GROUP_KINDS:
+        groups_df = groups_of(people_df, kind)
+        labelled_df = with_group(with_group(labelled_df, groups_df, "src", f"{kind}_a"), groups_df, "dst", f"{kind}_b")
+    in_cells = F.array(*[F.struct(F.lit(kind).alias("group_kind"), F.col(f"{kind}_a").alias("group_a"),
+                                  F.col(f"{kind}_b").alias("group_b")) for kind in GROUP_KINDS])
+    grouped_df = labelled_df.select("week_start", "src", "dst", "weight", F.explode(in_cells).alias("cell")) \
+        .select("week_start", "cell.*", "src", "dst", "weight")
     cells_df = grouped_df.groupBy(*cell).agg(
         F.sum("weight").alias("weight"),
         F.count("*").alias("n_people_pairs"),
@@ -287,17 +290,17 @@ def group_matrix(edges_df: DataFrame, people_df: DataFrame, privacy: PrivacyRule
         F.countDistinct("dst").alias("n_people_b"),
     ).withColumn("under_k", (F.col("n_people_a") < k) | (F.col("n_people_b") < k))
 
-    # People behind all primary-suppressed cells of the week, on each side.
+    # People behind all primary-suppressed cells of each week and kind, on each side.
     hidden_people_df = (
         grouped_df.join(cells_df.where("under_k").select(*cell), on=cell, how="inner")
-        .groupBy("week_start")
+        .groupBy(*matrix)
         .agg(F.countDistinct("src").alias("hidden_a"), F.countDistinct("dst").alias("hidden_b"))
     )
     marked_df = with_suppression(
-        cells_df.join(hidden_people_df, on="week_start", how="left"), ["week_start"], ["weight", "group_a", "group_b"],
+        cells_df.join(hidden_people_df, on=matrix, how="left"), matrix, ["weight", "group_a", "group_b"],
         F.col("under_k"), (F.col("hidden_a") < k) | (F.col("hidden_b") < k))
     return marked_df.select(
-        "week_start", F.lit(kind).alias("group_kind"), "group_a", "group_b",
+        *cell,
         withheld("weight", "double"),
         *[withheld(c, "long") for c in ("n_people_pairs", "n_people_a", "n_people_b")],
         F.col("suppression").isNotNull().alias("is_suppressed"),

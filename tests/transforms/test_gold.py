@@ -112,10 +112,11 @@ def test_degrees_match_networkx(spark):
 
 
 def _cells(spark, edges, roster):
-    result = gold.group_matrix(
-        spark.createDataFrame(edges, EDGE_SCHEMA), _people_df(spark, roster), PrivacyRules(), "department"
+    both = gold.group_metrics_weekly(
+        spark.createDataFrame(edges, EDGE_SCHEMA), _people_df(spark, roster), PrivacyRules()
     ).collect()
-    assert {r["group_kind"] for r in result} == {"department"}
+    assert {r["group_kind"] for r in both} == {"department", "team"}
+    result = [r for r in both if r["group_kind"] == "department"]
     return {
         (r["week_start"], r["group_a"], r["group_b"]): (
             r["weight"], r["n_people_pairs"], r["n_people_a"], r["n_people_b"], r["suppression"]
