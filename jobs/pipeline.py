@@ -21,20 +21,15 @@ from jobs.config import Settings
 from jobs.privacy.opt_out import OptOut, opt_out_path, read_opt_out
 from jobs.privacy.pseudonym import Pseudonymiser, load_key
 from jobs.privacy.scrub import drops, scrub
-from jobs.quality.gates import CheckResult, GateResult, SuiteInputs, newest_ingests, run_gates
+from jobs.quality.checks import CheckResult, GateResult, SuiteInputs
+from jobs.quality.gates import newest_ingests, run_gates
 from jobs.sources.base import ParseOutcome
 from jobs.sources.registry import EVENT_TIME, KINDS, LANDING_FOLDERS
 from jobs.transforms import silver
 from jobs.transforms.build import HISTORY_COLUMNS, GoldInputs, build_gold, history_weeks
 from jobs.weeks import buildable_weeks, label, parse_week, week_start
 from schemas.bronze import BRONZE, QUARANTINE_TABLES, SOURCES
-from schemas.gold import (
-    EDGES_WEEKLY,
-    GOLD_TABLES,
-    GROUP_METRICS_WEEKLY,
-    NETWORK_SUMMARY_WEEKLY,
-    PERSON_METRICS_WEEKLY,
-)
+from schemas.gold import EDGES_WEEKLY, GOLD_TABLES, GROUP_METRICS_WEEKLY, PERSON_METRICS_WEEKLY
 from schemas.quality import INGEST_RUNS_TABLE, VALIDATION_RUNS_TABLE
 from schemas.silver import PERSON_BROKERAGE_WEEKLY, SILVER_EVENTS, SILVER_INTERACTIONS, SILVER_PEOPLE
 

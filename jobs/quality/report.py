@@ -16,7 +16,7 @@ from jinja2 import Environment, select_autoescape
 
 if TYPE_CHECKING:
     from jobs.pipeline import RunContext, RunSummary
-    from jobs.quality.gates import GateResult
+    from jobs.quality.checks import GateResult
 
 _TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

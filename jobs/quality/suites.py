@@ -14,10 +14,10 @@ from functools import reduce
 import great_expectations.expectations as gxe
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import BooleanType, DateType, DoubleType, StructField, StructType
+from pyspark.sql.types import BooleanType, DateType, StructField, StructType
 
 from jobs.privacy.pseudonym import PERSON_PREFIX
-from jobs.quality.gates import DerivedSuite, Flag, SuiteInputs
+from jobs.quality.checks import DerivedSuite, Flag, SuiteInputs
 from schemas import Table
 from schemas.gold import (
     EDGES_WEEKLY,

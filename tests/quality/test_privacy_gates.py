@@ -15,7 +15,8 @@ from pyspark.sql import functions as F
 
 from jobs.privacy.names import known_name_refs, name_ref, name_refs, normalise_name, record_name_refs
 from jobs.privacy.pseudonym import Pseudonymiser
-from jobs.quality.gates import SuiteInputs, run_gates, run_week_gates
+from jobs.quality.checks import SuiteInputs
+from jobs.quality.gates import run_gates, run_week_gates
 from jobs.quality.suites import (
     QUASI_IDENTIFIER_COLUMNS,
     SUPPRESSION_REASONS,

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import pytest
 
 from jobs.pipeline import RunSummary, SourceSummary
-from jobs.quality.gates import CheckResult, GateResult
+from jobs.quality.checks import CheckResult, GateResult
 from jobs.quality.report import write_report
 
 KEY_ID = "kid_3f9a0c1b2d4e"
