@@ -31,7 +31,9 @@ def landing_problem(landing: Path) -> str | None:
 
     if not landing.is_dir():
         return f"no landing folder at {landing}"
-    if not any(p.is_file() for folder in LANDING_FOLDERS.values() for p in (landing / folder).rglob("*")):
+    # Landed folders may be symlinks (a mounted export): followed, as the ingest does.
+    if not any(files for folder in LANDING_FOLDERS.values()
+               for _, _, files in os.walk(landing / folder, followlinks=True)):
         shown = ", ".join(f"{folder}/" for folder in LANDING_FOLDERS.values())
         return f"the landing folder {landing} holds no file under {shown}: nothing to ingest"
     return None

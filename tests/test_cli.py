@@ -56,3 +56,14 @@ def test_a_build_from_a_lake_without_ingests_is_refused(spark, capsys, monkeypat
     err = _one_line(capsys)
     assert err.startswith(f"ona run: the lake at {tmp_path / 'lake'} holds no ingest yet")
     assert not (tmp_path / "lake").exists()
+
+
+def test_a_landing_folder_linked_in_is_followed(tmp_path):
+    from jobs.cli import landing_problem
+
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "inbox.mbox").write_text("From x\n")
+    (tmp_path / "landing" / "email").mkdir(parents=True)
+    (tmp_path / "landing" / "email" / "takeout").symlink_to(export)
+    assert landing_problem(tmp_path / "landing") is None
