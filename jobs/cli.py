@@ -21,7 +21,6 @@ def _argument(parse):
             return parse(text)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
-    convert.__name__ = parse.__name__
     return convert
 
 
@@ -97,10 +96,9 @@ def _pull(args: argparse.Namespace) -> int:
     from jobs.pull.http import PullError
     from jobs.pull.run import pull
 
-    weeks = args.weeks
     vendors = [v.strip() for v in args.sources.split(",") if v.strip()] if args.sources else None
     try:
-        summary = pull(Path(args.lake), vendors, weeks, landing=Path(args.landing) if args.landing else None)
+        summary = pull(Path(args.lake), vendors, args.weeks, landing=Path(args.landing) if args.landing else None)
     except PullError as exc:
         print(f"ona pull: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -444,7 +444,7 @@ def _budget_refusals(ctx: RunContext, weeks: list[date]) -> dict[date, CheckResu
         if not fits_budget(spent, rules.epsilon_per_release, rules.weekly_budget):
             refused[week] = CheckResult(
                 check="privacy: the week's differential-privacy budget allows this release",
-                expectation="budget", column=None, level="fail", success=False,
+                expectation="budget", column=None, level="fail", success=False, table=GROUP_METRICS_WEEKLY.path,
                 observed=f"spent {spent:g} of {rules.weekly_budget:g}, a release costs {rules.epsilon_per_release:g}")
     return refused
 

@@ -13,7 +13,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JARS_DIR = PROJECT_ROOT / ".cache" / "jars"
@@ -76,6 +76,15 @@ def get_spark(app_name: str = "ona") -> SparkSession:
     _quiet_jvm_logger(spark, "org.apache.spark.rdd.MapPartitionsRDD")
     spark.sparkContext.setCheckpointDir(str(checkpoint_dir))
     return spark
+
+
+def computed(df: DataFrame) -> DataFrame:
+    """df computed now, as a job of its own, and held in executor memory with its lineage cut
+    (release it with ``unpersist``). Gold frames and the gates' derived frame are queried
+    dozens of times: with a lazily filled cache the first query computed the frame inside its
+    own tasks (broadcast joins became jobs nested in tasks, which stalled a 2-core local run
+    for minutes), and every query re-planned the whole build."""
+    return df.localCheckpoint(eager=True)
 
 
 def _quiet_jvm_logger(spark: SparkSession, name: str) -> None:

@@ -46,8 +46,7 @@ class CheckResult:
     level: str  # fail | warn
     success: bool
     observed: str
-    # A derived check: the gate it joins (its flag's table), until run_gates routes it there.
-    table: str | None = None
+    table: str | None = None  # the gold table whose gate the check belongs to
 
 
 @dataclass

@@ -22,6 +22,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.quality.checks import CheckResult, GateResult, SuiteInputs
+from jobs.spark import computed
 from schemas import Table
 
 # GX sends usage statistics by default, read when it is imported: not from a job.
@@ -76,8 +77,10 @@ def _suite_name(table: Table) -> str:
     return f"{table.path.replace('/', '.')}.suite"
 
 
-def _validate(asset: str, suite_name: str, df: DataFrame, expectations: list,
+def _validate(asset: str, table: str, suite_name: str, df: DataFrame, expectations: list,
               result_format: dict = _COUNTS) -> list[CheckResult]:
+    """The checks of one GX run; each belongs to ``table`` unless its expectation names
+    another (``meta["table"]``, the derived checks)."""
     import great_expectations as gx
 
     suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
@@ -96,28 +99,27 @@ def _validate(asset: str, suite_name: str, df: DataFrame, expectations: list,
                 success=bool(res.success) and not _raised(res.exception_info),
                 # Unexpected values are never copied into the report: only counts.
                 observed=_observed(res.result or {}) or PASSED,
-                table=(config.meta or {}).get("table"),
+                table=(config.meta or {}).get("table", table),
             )
         )
     return checks
 
 
-def _validate_weeks(asset: str, suite_name: str, df: DataFrame, expectations: list,
+def _validate_weeks(asset: str, table: str, suite_name: str, df: DataFrame, expectations: list,
                     weeks: list[date]) -> dict[date, list[CheckResult]]:
     """One validation over every week built, success only (one Great Expectations run, each
     metric one Spark aggregate over all the weeks). A week passes a row-wise check exactly when
     the union does, so when every check succeeds each week gets them all. A check that failed
-    (or warned) may hold for some weeks only: the frame is validated again with counts, week by
-    week, and each week's result names its own failures. Frames without a week (ingest ages)
-    hold for every week alike."""
-    checks = _validate(asset, suite_name, df, expectations, _SUCCESS_ONLY)
+    (or warned) may hold for some weeks only: the frame (every checked frame has a week_start)
+    is validated again with counts, week by week, and each week's result names its own
+    failures."""
+    checks = _validate(asset, table, suite_name, df, expectations, _SUCCESS_ONLY)
     if all(c.success for c in checks):
         together = f"{PASSED} ({len(weeks)} weeks checked together)" if len(weeks) > 1 else PASSED
         return {w: [replace(c, observed=together) for c in checks] for w in weeks}
-    if len(weeks) == 1 or "week_start" not in df.columns:
-        with_counts = _validate(asset, suite_name, df, expectations)
-        return {w: with_counts for w in weeks}
-    return {w: _validate(asset, suite_name, df.where(F.col("week_start") == F.lit(w)), expectations)
+    if len(weeks) == 1:
+        return {weeks[0]: _validate(asset, table, suite_name, df, expectations)}
+    return {w: _validate(asset, table, suite_name, df.where(F.col("week_start") == F.lit(w)), expectations)
             for w in weeks}
 
 
@@ -133,7 +135,7 @@ def run_gates(frames: Mapping[str, DataFrame], inputs: Mapping[date, Mapping[str
     # Imported here: the suites load great_expectations (2-3 s), which the CLI, the DAG files
     # and ingest-only runs should not pay for.
     from jobs.quality.suites import SUITES, derived_suites, merged, no_quasi_identifier_columns
-    from schemas.gold import GOLD_TABLES
+    from schemas.gold import GOLD_TABLES, NETWORK_SUMMARY_WEEKLY
 
     weeks = sorted(inputs)
     if not weeks:
@@ -145,18 +147,21 @@ def run_gates(frames: Mapping[str, DataFrame], inputs: Mapping[date, Mapping[str
         raise ValueError(f"run_gates: no frame or inputs for {', '.join(missing)}")
     gates = {(t.path, w): GateResult(table=t.path, week_start=w, suite=_suite_name(t))
              for w in weeks for t in GOLD_TABLES}
+    def add(validated: dict[date, list[CheckResult]]) -> None:
+        for week, checks in validated.items():
+            for check in checks:
+                gates[(check.table, week)].checks.append(check)
+
     for table in GOLD_TABLES:
         df = frames[table.path]
         # The table suites depend on the week-independent inputs only (k, the contract).
         expectations = [*SUITES[table.path](inputs[weeks[0]][table.path]), *no_quasi_identifier_columns(df.columns)]
-        for week, checks in _validate_weeks(table.path, _suite_name(table), df, expectations, weeks).items():
-            gates[(table.path, week)].checks.extend(checks)
+        add(_validate_weeks(table.path, table.path, _suite_name(table), df, expectations, weeks))
     derived_df, expectations = merged(derived_suites(frames, inputs, roster_df))
     # Computed once: each expectation is an aggregate of its own over the stacked frames.
-    derived_df = derived_df.localCheckpoint(eager=True)
-    for week, checks in _validate_weeks("derived", "gold.derived.suite", derived_df, expectations, weeks).items():
-        for check in checks:
-            gates[(check.table, week)].checks.append(replace(check, table=None))
+    derived_df = computed(derived_df)
+    add(_validate_weeks("derived", NETWORK_SUMMARY_WEEKLY.path, "gold.derived.suite", derived_df, expectations, weeks))
+    derived_df.unpersist()
     return [gates[(t.path, w)] for w in weeks for t in GOLD_TABLES]
 
 

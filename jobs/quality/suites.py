@@ -282,39 +282,32 @@ def label_columns(table: Table) -> list[str]:
     return [f.name for f in table.schema.fields if f.dataType.simpleString() == "string" and f.name not in people]
 
 
-def _labels_suite(frames: Mapping[str, DataFrame], inputs: SuiteInputs) -> DerivedSuite:
-    """One row per (table, week, label) of every table with free labels; each table's checks
-    join its own gate."""
+def _labels_suites(frames: Mapping[str, DataFrame], inputs: SuiteInputs) -> list[DerivedSuite]:
+    """One suite per table with free labels, one row per (week, label)."""
     spark = frames[EDGES_WEEKLY.path].sparkSession
     labelled = [(t, columns) for t in GOLD_TABLES if (columns := label_columns(t))]
-    # The weeks' labels are a few dozen group names and role words: hashed on the driver, with the key.
-    distinct = reduce(DataFrame.unionByName, [
-        frames[t.path].select(F.lit(t.path).alias("table"), "week_start",
-                              F.explode(F.array(*columns)).alias("label"))
+    # The weeks' labels are a few dozen group names and role words: fetched in one query and
+    # hashed on the driver, with the key.
+    found = reduce(DataFrame.unionByName, [
+        frames[t.path].select(F.lit(t.path).alias("table"), "week_start", F.explode(F.array(*columns)).alias("label"))
         for t, columns in labelled
     ]).where(F.col("label").isNotNull()).distinct().collect()
     hash_label = inputs.name_ref or (lambda _: None)
-    known = {r["label"]: hash_label(r["label"]) in inputs.name_refs for r in distinct}
-    flags = [(f"is_known_name_{i}", f"looks_like_name_{i}") for i in range(len(labelled))]
-    index = {t.path: i for i, (t, _) in enumerate(labelled)}
-    rows = []
-    for r in distinct:
-        values = [True, True] * len(labelled)  # holds for the rows of the other tables
-        i = index[r["table"]]
-        values[2 * i], values[2 * i + 1] = not known[r["label"]], not looks_like_name(r["label"])
-        rows.append((r["week_start"], *values))
     schema = StructType([StructField("week_start", DateType(), False),
-                         *[StructField(c, BooleanType(), False) for pair in flags for c in pair]])
-    expectations = []
-    for (table, columns), (known_flag, looks_flag) in zip(labelled, flags):
+                         StructField("is_known_name", BooleanType(), False),
+                         StructField("looks_like_name", BooleanType(), False)])
+    suites = []
+    for table, columns in labelled:
+        rows = [(r["week_start"], hash_label(r["label"]) in inputs.name_refs, looks_like_name(r["label"]))
+                for r in found if r["table"] == table.path]
         shown = ", ".join(columns)
-        expectations += [
-            _only_true(known_flag, "fail", table=table,
+        suites.append(DerivedSuite(table, "labels", spark.createDataFrame(rows, schema), [
+            _only_true("is_known_name", "fail", want=False,
                        check=f"privacy: no label ({shown}) is a person's name seen at ingest (keyed name refs)"),
-            _only_true(looks_flag, "warn", table=table,
+            _only_true("looks_like_name", "warn", want=False,
                        check=f"privacy: no label ({shown}) looks like a person's name (capitalised words, heuristic)"),
-        ]
-    return DerivedSuite(GROUP_METRICS_WEEKLY, "labels", spark.createDataFrame(rows, schema), expectations)
+        ]))
+    return suites
 
 
 def _week_facts_suite(frames: Mapping[str, DataFrame], inputs: Mapping[date, Mapping[str, SuiteInputs]]) -> DerivedSuite:
@@ -466,7 +459,7 @@ def derived_suites(frames: Mapping[str, DataFrame], inputs: Mapping[date, Mappin
     spark = frames[EDGES_WEEKLY.path].sparkSession
     shared = inputs[min(inputs)]
     suites = [
-        _labels_suite(frames, shared[GROUP_METRICS_WEEKLY.path]),
+        *_labels_suites(frames, shared[GROUP_METRICS_WEEKLY.path]),
         _week_facts_suite(frames, inputs),
         _cells_suite(frames[GROUP_METRICS_WEEKLY.path], shared[GROUP_METRICS_WEEKLY.path]),
     ]

@@ -20,6 +20,7 @@ from jobs.config import Settings
 from jobs.graph.contract import NODE_METRICS_SCHEMA
 from jobs.graph.graphframes_engine import weekly_node_metrics_graphframes
 from jobs.graph.local_engine import weekly_node_metrics
+from jobs.spark import computed
 from jobs.transforms import change, cohesion, gold
 from schemas.gold import (
     EDGES_WEEKLY,
@@ -51,14 +52,6 @@ class GoldInputs:
     # before the built ones.
     person_history: DataFrame
     edge_history: DataFrame
-
-
-def computed(df: DataFrame) -> DataFrame:
-    """df computed now, as a job of its own, and held in executor memory with its lineage cut.
-    The gates query every gold frame dozens of times: with a lazily filled cache the first of
-    them computed the frame inside its own tasks (broadcast joins became jobs nested in tasks,
-    which stalled a 2-core local run for minutes), and every query re-planned the whole build."""
-    return df.localCheckpoint(eager=True)
 
 
 def history_weeks(weeks: list[date]) -> tuple[date, date]:

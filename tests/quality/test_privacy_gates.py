@@ -379,6 +379,19 @@ def test_weeks_checked_together_get_every_check_of_a_single_week(spark):
     for results in by_week.values():
         assert all(r.success and not r.failed_warn for r in results)
         assert _checks(results) == _checks(single)
+        # The derived checks reach the gate of their own table in every week (written out).
+        named = {(r.table, c.check) for r in results for c in r.checks}
+        assert {
+            (EDGES, f"every edge dst has a {PERSON_METRICS_WEEKLY.path} row in the week"),
+            (EDGES, "the week has edges"), (EDGES, VOLUME), (PERSONS, VOLUME), (PERSONS, "pagerank sums to 1"),
+            (PERSONS, "person is on the roster (silver/people)"),
+            (GROUPS, "privacy: published cells have >= 5 people on each side (n_people_a, n_people_b)"),
+            (COHESION, "privacy: published rows stand for >= 5 people (n_people)"),
+            (COHORTS, "privacy: suppressed rows publish no value (n_people, median_degree, "
+                      "median_cross_group_ties, share_integrated)"),
+            (SUMMARY, "one row per week"),
+            (SUMMARY, "freshness: the newest ingest of every source is at most 8 days old at build time"),
+        } <= named
     assert {c.observed for r in by_week[WEEK] for c in r.checks} == {"passed (2 weeks checked together)"}
 
 
@@ -410,6 +423,24 @@ def test_a_missing_summary_row_blocks_only_its_own_week(spark):
 
 
 # ------------------------------------------------------------------------ the pieces
+
+def test_stacked_derived_suites_keep_each_flag_to_its_own_rows(spark):
+    """merged(): a row of one suite holds the other suites' flags at their wanted value, and a
+    null flag never holds (it would slip through ExpectColumnValuesToBeInSet)."""
+    from jobs.quality.checks import DerivedSuite, Flag
+    from jobs.quality.suites import merged
+    from schemas.gold import EDGES_WEEKLY, NETWORK_SUMMARY_WEEKLY
+
+    a = DerivedSuite(EDGES_WEEKLY, "a", spark.createDataFrame([(WEEK, True), (WEEK, None)], "week_start date, ok boolean"),
+                     [Flag("ok", "fail", "a holds")])
+    b = DerivedSuite(NETWORK_SUMMARY_WEEKLY, "b", spark.createDataFrame([(WEEK2, False)], "week_start date, bad boolean"),
+                     [Flag("bad", "warn", "b holds", want=False, table=PERSON_METRICS_WEEKLY)])
+    frame, expectations = merged([a, b])
+    assert sorted(tuple(r) for r in frame.collect()) == [(WEEK, False, False), (WEEK, True, False),
+                                                          (WEEK2, True, False)]
+    assert [(e.column, e.value_set, e.meta["table"]) for e in expectations] == [
+        ("a_0__ok", [True], EDGES), ("b_1__bad", [False], PERSONS)]
+
 
 def test_name_refs_without_the_hash_are_refused():
     with pytest.raises(ValueError):
