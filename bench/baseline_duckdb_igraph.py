@@ -137,7 +137,7 @@ def gold_metrics(state: dict) -> dict:
         "clustering": clustering, "degree": u.degree(),
     })
     con.register("node_metrics", node_df)
-    person = con.sql(f"""
+    person = con.sql("""
       WITH outd AS (SELECT src AS person, count(*) AS out_degree, sum(weight) AS out_strength FROM edges GROUP BY 1),
            ind AS (SELECT dst AS person, count(*) AS in_degree, sum(weight) AS in_strength FROM edges GROUP BY 1),
            sent AS (SELECT sender AS person, count(*) AS emails_sent, count(*) FILTER (WHERE n_recipients > 25) AS broadcasts_sent

@@ -33,9 +33,9 @@ def main(lake_root: str, week: str, out: str) -> None:
     t2 = time.perf_counter()
     ctx = pipeline.RunContext(spark=spark, lake=Path(lake_root), pseudo=Pseudonymiser(key=b"bench-key"))
     weeks = [parse_week(week)]
-    pipeline.build_silver(ctx, weeks)
+    candidate = pipeline.build_silver(ctx, weeks)
     t3 = time.perf_counter()
-    outcome = pipeline.gate_and_publish(ctx, weeks)
+    outcome = pipeline.gate_and_publish(ctx, weeks, candidate.people)
     t4 = time.perf_counter()
     result = {
         "python_start_to_main": t0 - T_START,

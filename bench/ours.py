@@ -21,7 +21,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs import lake, pipeline
+from jobs import lake, pipeline, publish
 from jobs.pipeline import RunContext
 from jobs.privacy.pseudonym import Pseudonymiser
 from jobs.transforms import gold, silver
@@ -111,16 +111,17 @@ def full_run(ctx: RunContext, weeks: list[date], instrument: bool = True) -> dic
     """build_silver + gate_and_publish. Instrumented, the time splits into:
     silver (compute fused with the silver Delta writes), gold_compute (gold_frames, which reads
     silver and computes every gold frame, so that gates do not absorb their computation),
-    gates (Great Expectations + suite inputs), gold_writes (gold replace_weeks and the
+    gates (Great Expectations + suite inputs), gold_writes (the publish: candidate writes, the
+    switch and tidy-up of jobs/publish.py, and the
     quality/validation_runs merge) and other (the rest of gate_and_publish)."""
     if not instrument:
         t0 = time.perf_counter()
-        silver_counts = pipeline.build_silver(ctx, weeks)
+        candidate = pipeline.build_silver(ctx, weeks)
         t1 = time.perf_counter()
-        outcome = pipeline.gate_and_publish(ctx, weeks)
+        outcome = pipeline.gate_and_publish(ctx, weeks, candidate.people)
         t2 = time.perf_counter()
         return {"silver": t1 - t0, "gate_and_publish": t2 - t1, "outcome": _outcome(outcome),
-                "silver_counts": silver_counts}
+                "silver_counts": candidate.counts}
 
     spent = {"gold_compute": 0.0, "gates": 0.0, "gold_writes": 0.0}
 
@@ -147,25 +148,27 @@ def full_run(ctx: RunContext, weeks: list[date], instrument: bool = True) -> dic
         return inner
 
     t0 = time.perf_counter()
-    silver_counts = pipeline.build_silver(ctx, weeks)
+    candidate = pipeline.build_silver(ctx, weeks)
     t1 = time.perf_counter()
     patches = [(pipeline, "gold_frames", forced_gold_frames)]
     # Whatever of these the pipeline has (it evolves): gates, gate inputs, writes.
     for name in ("run_gates", "run_week_gates", "run_gate", "_published_row_counts"):
         if hasattr(pipeline, name):
             patches.append((pipeline, name, timer("gates")))
-    patches.append((lake, "replace_weeks", timer("gold_writes")))
+    # The publish: candidate writes, the switch of quality/published_weeks and the tidy-up.
+    patches.append((publish, "write_candidate", timer("gold_writes")))
+    patches.append((publish, "make_current", timer("gold_writes")))
     if hasattr(pipeline, "_record_validation_runs"):
         patches.append((pipeline, "_record_validation_runs", timer("gold_writes")))
     with ExitStack() as stack:
         for owner, name, wrapper in patches:
             stack.enter_context(_patched(owner, name, wrapper))
-        outcome = pipeline.gate_and_publish(ctx, weeks)
+        outcome = pipeline.gate_and_publish(ctx, weeks, candidate.people)
     t2 = time.perf_counter()
     gate_and_publish = t2 - t1
     other = gate_and_publish - sum(spent.values())
     return {"silver": t1 - t0, "gate_and_publish": gate_and_publish, **spent, "other": other,
-            "outcome": _outcome(outcome), "silver_counts": silver_counts}
+            "outcome": _outcome(outcome), "silver_counts": candidate.counts}
 
 
 def _outcome(outcome) -> dict:

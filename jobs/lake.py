@@ -3,23 +3,81 @@
 Writes are idempotent by construction: bronze merges on its record key, week tables replace
 exactly the weeks being written (replaceWhere), snapshots overwrite. A rerun gives the same
 tables, with no duplicates.
+
+Writes are also safe to run at once from several jobs (the four ingest DAGs and the weekly
+build share the audit and state tables). Delta commits optimistically: a commit that conflicts
+with one made since it read the table fails with a concurrent-modification error, and Delta's
+documented remedy is to run the operation again on the new snapshot. Every write here is
+retried that way (``_committed``), which the idempotent writes make harmless; so is the race of
+two jobs creating the same table.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from delta.tables import DeltaTable
+import tenacity
+from delta import exceptions as delta_errors
+from delta.tables import DeltaMergeBuilder, DeltaTable
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StructType
 
-from schemas import Table
+from schemas import RUN_ID, Table
+from schemas.quality import PUBLISHED_WEEKS_TABLE
+
+log = logging.getLogger("ona")
+
+# Delta's commit conflicts, as PySpark raises them (sibling classes, not one hierarchy).
+DELTA_CONFLICTS = (
+    delta_errors.DeltaConcurrentModificationException, delta_errors.ConcurrentWriteException,
+    delta_errors.MetadataChangedException, delta_errors.ProtocolChangedException,
+    delta_errors.ConcurrentAppendException, delta_errors.ConcurrentDeleteReadException,
+    delta_errors.ConcurrentDeleteDeleteException, delta_errors.ConcurrentTransactionException,
+)
+
+# A commit retried after a conflict: up to 10 attempts, waits growing from about 0.2 s to 10 s
+# with jitter (so jobs that collided do not collide again in step).
+COMMIT_ATTEMPTS = 10
+
+
+class _TableCreatedMeanwhile(Exception):
+    """Another job created the table between our look and our first write: write again."""
+
+
+def _log_retry(state: tenacity.RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.warning("Delta commit conflicted with a concurrent job (%s); attempt %d of %d",
+                type(error).__name__, state.attempt_number + 1, COMMIT_ATTEMPTS)
+
+
+def _committed(write):
+    """Run a Delta write again when a concurrent commit beat it (module docstring)."""
+    retrying = tenacity.retry(
+        retry=tenacity.retry_if_exception_type((*DELTA_CONFLICTS, _TableCreatedMeanwhile)),
+        wait=tenacity.wait_exponential_jitter(multiplier=0.2, max=10, jitter=0.5),
+        stop=lambda state: state.attempt_number >= COMMIT_ATTEMPTS,
+        before_sleep=_log_retry,
+        reraise=True,
+    )
+    return retrying(write)
+
+
+def _create(df: DataFrame, table: Table, path: str, spark: SparkSession, lake: Path | str) -> None:
+    """Create a table with its first rows; losing a creation race to another job is a retry."""
+    try:
+        df.write.format("delta").partitionBy(*table.partition_by).save(path)
+    except (AnalysisException, *DELTA_CONFLICTS) as error:
+        if exists(spark, lake, table):
+            raise _TableCreatedMeanwhile(str(error)) from error
+        raise
 
 
 def table_path(lake: Path | str, table: Table) -> str:
@@ -34,7 +92,20 @@ def read(spark: SparkSession, lake: Path | str, table: Table) -> DataFrame:
     """The table, or an empty frame of its schema when it was never written."""
     if exists(spark, lake, table):
         return spark.read.format("delta").load(table_path(lake, table))
-    return spark.createDataFrame([], table.schema)
+    return spark.createDataFrame([], table.stored_schema)
+
+
+def read_published(spark: SparkSession, lake: Path | str, table: Table) -> DataFrame:
+    """A run-tagged table's current rows: those of the run quality/published_weeks names for
+    their week. Rows written before tables were run-tagged (null run_id) count in weeks no
+    publish has named yet; a candidate of a run that crashed or was blocked never counts."""
+    df = read(spark, lake, table)
+    if not table.run_tagged or RUN_ID not in df.columns or not exists(spark, lake, PUBLISHED_WEEKS_TABLE):
+        return df
+    current = read(spark, lake, PUBLISHED_WEEKS_TABLE).select("week_start", F.col(RUN_ID).alias("_current_run"))
+    named = F.col(RUN_ID) == F.col("_current_run")
+    legacy = F.col(RUN_ID).isNull() & F.col("_current_run").isNull()
+    return df.join(F.broadcast(current), "week_start", "left").where(named | legacy).drop("_current_run")
 
 
 def conform(df: DataFrame, table: Table) -> DataFrame:
@@ -46,12 +117,15 @@ def conform(df: DataFrame, table: Table) -> DataFrame:
             return F.col(field.name)
         return F.col(field.name).cast(field.dataType).alias(field.name)
 
-    return df.select([column(f) for f in table.schema.fields])
+    return df.select([column(f) for f in table.stored_schema.fields])
 
 
+@_committed
 def merge_rows(spark: SparkSession, lake: Path | str, table: Table, df: DataFrame,
-               replace_file_refs: set[str] | frozenset[str] = frozenset()) -> None:
-    """Upsert on the table's keys: reloading the same records changes nothing.
+               replace_file_refs: set[str] | frozenset[str] = frozenset(),
+               clauses: Callable[[DeltaMergeBuilder], DeltaMergeBuilder] | None = None) -> None:
+    """Upsert on the table's keys: reloading the same records changes nothing. ``clauses``
+    replaces the default when-clauses (update all, insert all) for tables with their own rules.
 
     ``replace_file_refs`` re-ingests changed landing files: rows whose ``file_ref`` is one of
     them and whose key is not in ``df`` are deleted in the same MERGE (one commit), so a file
@@ -60,21 +134,17 @@ def merge_rows(spark: SparkSession, lake: Path | str, table: Table, df: DataFram
     df = conform(df, table)
     path = table_path(lake, table)
     if not exists(spark, lake, table):
-        df.write.format("delta").partitionBy(*table.partition_by).save(path)
+        _create(df, table, path, spark, lake)
         return
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in table.keys)
-    merge = (
-        DeltaTable.forPath(spark, path)
-        .alias("t")
-        .merge(df.alias("s"), condition)
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-    )
+    merge = DeltaTable.forPath(spark, path).alias("t").merge(df.alias("s"), condition)
+    merge = clauses(merge) if clauses else merge.whenMatchedUpdateAll().whenNotMatchedInsertAll()
     if replace_file_refs:
         merge = merge.whenNotMatchedBySourceDelete(F.col("t.file_ref").isin(sorted(replace_file_refs)))
     merge.execute()
 
 
+@_committed
 def replace_weeks(
     spark: SparkSession, lake: Path | str, table: Table, df: DataFrame, weeks: list[date]
 ) -> None:
@@ -90,6 +160,54 @@ def replace_weeks(
     writer.save(path)
 
 
+_RUN_ID_VALUE = re.compile(r"^[\w.:-]+$")
+
+
+def _run_literal(run_id: str) -> str:
+    """A run id as an SQL literal: ids are generated ([0-9A-Za-z_-]), but `ona approve --run`
+    passes one from a person, so anything else is refused rather than quoted."""
+    if not _RUN_ID_VALUE.match(run_id):
+        raise ValueError(f"not a run id: {run_id!r}")
+    return f"'{run_id}'"
+
+
+def add_run_column(spark: SparkSession, lake: Path | str, table: Table) -> None:
+    """Give a run-tagged table written before rows carried their run its `run_id` column (old
+    rows: null). The only migration of run tagging; nothing is rewritten."""
+    path = table_path(lake, table)
+    if RUN_ID not in DeltaTable.forPath(spark, path).toDF().columns:
+        spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({RUN_ID} STRING)")
+
+
+@_committed
+def replace_run_weeks(spark: SparkSession, lake: Path | str, table: Table, df: DataFrame, weeks: list[date],
+                      run_id: str, keep_runs: set[str] | frozenset[str]) -> None:
+    """Write one run's rows of the weeks into a run-tagged table in one commit: the rows of
+    other runs of those weeks go, except those of ``keep_runs`` (the weeks' current runs) and
+    untagged rows, which stay current until the publish switches the weeks (jobs/publish.py)."""
+    if not weeks:
+        return
+    df = conform(df.withColumn(RUN_ID, F.lit(run_id)), table)
+    path = table_path(lake, table)
+    writer = df.write.format("delta").mode("overwrite").partitionBy(*table.partition_by)
+    if exists(spark, lake, table):
+        add_run_column(spark, lake, table)
+        week_list = ", ".join(f"DATE'{w.isoformat()}'" for w in sorted(set(weeks)))
+        condition = f"week_start IN ({week_list}) AND {RUN_ID} IS NOT NULL"
+        if keep_runs:
+            condition += f" AND {RUN_ID} NOT IN ({', '.join(_run_literal(r) for r in sorted(keep_runs))})"
+        writer = writer.option("replaceWhere", condition)
+    writer.save(path)
+
+
+@_committed
+def delete_rows(spark: SparkSession, lake: Path | str, table: Table, condition) -> None:
+    """DELETE the rows matching a Column condition (nothing when the table was never written)."""
+    if exists(spark, lake, table):
+        DeltaTable.forPath(spark, table_path(lake, table)).delete(condition)
+
+
+@_committed
 def overwrite(spark: SparkSession, lake: Path | str, table: Table, df: DataFrame) -> None:
     """Replace a snapshot table (silver/people) whole."""
     conform(df, table).write.format("delta").mode("overwrite").partitionBy(*table.partition_by).save(

@@ -198,20 +198,10 @@ def record(spark: SparkSession, lake_root: Path | str, source: str, units: list[
     if not rows:
         return
     df = spark.createDataFrame(list(rows.values()), LANDING_MANIFEST.schema)
-    if not lake.exists(spark, lake_root, LANDING_MANIFEST):
-        lake.merge_rows(spark, lake_root, LANDING_MANIFEST, df)
-        return
-    from delta.tables import DeltaTable
-
     same = "t.content_hash = s.content_hash"
-    (
-        DeltaTable.forPath(spark, lake.table_path(lake_root, LANDING_MANIFEST))
-        .alias("t")
-        .merge(df.alias("s"), "t.source = s.source AND t.unit_ref = s.unit_ref")
-        .whenMatchedUpdate(condition=same, set={"size": "s.size", "mtime": "s.mtime"})
+    lake.merge_rows(spark, lake_root, LANDING_MANIFEST, df, clauses=lambda merge: (
+        merge.whenMatchedUpdate(condition=same, set={"size": "s.size", "mtime": "s.mtime"})
         .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+        .whenNotMatchedInsertAll()))
     for unit in units:
         unit._known = (unit.size, unit.mtime_us, unit._hash)

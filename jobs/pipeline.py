@@ -16,7 +16,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import lake
+from jobs import lake, publish
 from jobs.config import Settings
 from jobs.privacy.opt_out import OptOut, opt_out_path, read_opt_out
 from jobs.privacy.pseudonym import Pseudonymiser, load_key
@@ -28,6 +28,7 @@ from jobs.sources.registry import EVENT_TIME, KINDS, LANDING_FOLDERS
 from jobs.transforms import silver
 from jobs.transforms.build import HISTORY_COLUMNS, GoldInputs, build_gold, history_weeks
 from jobs.weeks import buildable_weeks, label, parse_week, week_start
+from schemas import RUN_ID
 from schemas.bronze import BRONZE, QUARANTINE_TABLES, SOURCES
 from schemas.gold import EDGES_WEEKLY, GOLD_TABLES, GROUP_METRICS_WEEKLY, PERSON_METRICS_WEEKLY
 from schemas.quality import INGEST_RUNS_TABLE, VALIDATION_RUNS_TABLE
@@ -375,16 +376,26 @@ def silver_events(ctx: RunContext, weeks: list[date]) -> DataFrame:
     return reduce(DataFrame.unionByName, frames).where(F.col("week_start").isin(weeks))
 
 
-def build_silver(ctx: RunContext, weeks: list[date]) -> dict:
+@dataclass
+class SilverCandidate:
+    """What a build made of silver: the week rows are written as the run's candidates
+    (jobs/publish.py); the people snapshot is written only when a week passes its gates."""
+
+    people: DataFrame  # silver/people as of this build, computed once
+    counts: dict  # events per kind: the run summary's silver section
+
+
+def build_silver(ctx: RunContext, weeks: list[date]) -> SilverCandidate:
     """Rebuild silver for the weeks (from all of bronze) and the people snapshot."""
+    from jobs.spark import computed
+
     spark = ctx.spark
-    people_df = silver.people(lake.read(spark, ctx.lake, BRONZE["people"])
-                              .where(F.col("key_version") == F.lit(ctx.pseudo.key_version)))
-    lake.overwrite(spark, ctx.lake, SILVER_PEOPLE, people_df)
+    people_df = computed(silver.people(lake.read(spark, ctx.lake, BRONZE["people"])
+                                       .where(F.col("key_version") == F.lit(ctx.pseudo.key_version))))
     events_df = silver_events(ctx, weeks).persist()
-    lake.replace_weeks(spark, ctx.lake, SILVER_EVENTS, events_df, weeks)
+    publish.write_candidate(spark, ctx.lake, SILVER_EVENTS, events_df, weeks, ctx.run_id)
     interactions_df = silver.interactions(events_df, ctx.settings.ties)
-    lake.replace_weeks(spark, ctx.lake, SILVER_INTERACTIONS, interactions_df, weeks)
+    publish.write_candidate(spark, ctx.lake, SILVER_INTERACTIONS, interactions_df, weeks, ctx.run_id)
     counts = (
         events_df.groupBy("kind")
         .agg(
@@ -396,30 +407,32 @@ def build_silver(ctx: RunContext, weeks: list[date]) -> dict:
         .collect()
     )
     events_df.unpersist()
-    return {r["kind"]: {k: int(r[k] or 0) for k in ("events", "broadcast", "cancelled", "no_ties")} for r in counts}
+    return SilverCandidate(people_df, {r["kind"]: {k: int(r[k] or 0) for k in ("events", "broadcast", "cancelled", "no_ties")}
+                                       for r in counts})
 
 
 # ---------------------------------------------------------------- gold + gates + publish
 
-def gold_frames(ctx: RunContext, weeks: list[date]) -> dict[str, DataFrame]:
-    """Candidate gold tables for the weeks, from silver and the published gold history
-    (nothing is written here)."""
+def gold_frames(ctx: RunContext, weeks: list[date], people_df: DataFrame) -> dict[str, DataFrame]:
+    """Candidate gold tables for the weeks, from this run's silver candidates and the
+    published gold history (nothing is written here)."""
     spark = ctx.spark
     week_filter = F.col("week_start").isin(weeks)
+    this_run = week_filter & (F.col(RUN_ID) == F.lit(ctx.run_id))
     first, last = history_weeks(weeks)
     earlier = F.col("week_start").between(first, last) & ~week_filter
 
     def history(table, columns) -> DataFrame:
         # Tables written before a column existed read it as null.
-        df = lake.read(spark, ctx.lake, table).where(earlier)
+        df = lake.read_published(spark, ctx.lake, table).where(earlier)
         return df.select(*[F.col(c) if c in df.columns else F.lit(None).cast(table.schema[c].dataType).alias(c)
                            for c in columns])
 
     previous_weeks = [w - timedelta(weeks=1) for w in weeks]
     inputs = GoldInputs(
-        interactions=lake.read(spark, ctx.lake, SILVER_INTERACTIONS).where(week_filter),
-        events=lake.read(spark, ctx.lake, SILVER_EVENTS).where(week_filter),
-        people=lake.read(spark, ctx.lake, SILVER_PEOPLE),
+        interactions=lake.read(spark, ctx.lake, SILVER_INTERACTIONS).where(this_run).drop(RUN_ID),
+        events=lake.read(spark, ctx.lake, SILVER_EVENTS).where(this_run).drop(RUN_ID),
+        people=people_df,
         weeks=weeks,
         person_history=history(PERSON_METRICS_WEEKLY, HISTORY_COLUMNS).join(
             history(PERSON_BROKERAGE_WEEKLY, ("week_start", "person", "cross_group_ties")),
@@ -463,7 +476,7 @@ def _published_row_counts(ctx: RunContext, table) -> dict[date, int]:
     """Rows per published week of a gold table: the volume baseline of its suite."""
     if not lake.exists(ctx.spark, ctx.lake, table):
         return {}
-    rows = lake.read(ctx.spark, ctx.lake, table).groupBy("week_start").count().collect()
+    rows = lake.read_published(ctx.spark, ctx.lake, table).groupBy("week_start").count().collect()
     return {r["week_start"]: int(r["count"]) for r in rows}
 
 
@@ -482,17 +495,18 @@ class GateOutcome:
     budget_refused: list[date] = field(default_factory=list)  # DP budget spent: not released
 
 
-def gate_and_publish(ctx: RunContext, weeks: list[date]) -> GateOutcome:
+def gate_and_publish(ctx: RunContext, weeks: list[date], people_df: DataFrame) -> GateOutcome:
     """Validate the gold tables of all the weeks together (run_gates); a week whose fail-level
-    checks all pass (every table of the week) is published, or staged for approval when
-    approval is required; otherwise the previous version stays current."""
+    checks all pass (every table of the week) is published with its silver (jobs/publish.py),
+    or staged for approval when approval is required; otherwise the previous run stays
+    current and this run's candidates of the week are discarded."""
     from jobs.privacy import approval
     from jobs.privacy.names import known_name_refs, name_ref
 
-    frames = gold_frames(ctx, weeks)
-    # The roster checks anti-join silver/people; name refs let a check tell a person's name
-    # used as a group label without holding any name.
-    roster_df = lake.read(ctx.spark, ctx.lake, SILVER_PEOPLE).select("person")
+    frames = gold_frames(ctx, weeks, people_df)
+    # The roster checks anti-join the build's silver/people; name refs let a check tell a
+    # person's name used as a group label without holding any name.
+    roster_df = people_df.select("person")
     names = known_name_refs(ctx.spark, ctx.lake)
     ingests = newest_ingests(ctx.spark, ctx.lake)
     counts = {table.path: _published_row_counts(ctx, table) for table in GOLD_TABLES}
@@ -525,9 +539,11 @@ def gate_and_publish(ctx: RunContext, weeks: list[date]) -> GateOutcome:
     published: list[date] = []
     waiting: list[date] = []
     if passed:
-        # Restricted, so no approval to wait for; cohorts of later builds read it.
-        lake.replace_weeks(ctx.spark, ctx.lake, PERSON_BROKERAGE_WEEKLY,
-                           frames[PERSON_BROKERAGE_WEEKLY.path].where(F.col("week_start").isin(passed)), passed)
+        # Restricted: a candidate like the week's silver, current with the week's gold.
+        publish.write_candidate(ctx.spark, ctx.lake, PERSON_BROKERAGE_WEEKLY,
+                                frames[PERSON_BROKERAGE_WEEKLY.path].where(F.col("week_start").isin(passed)),
+                                passed, ctx.run_id)
+        lake.overwrite(ctx.spark, ctx.lake, SILVER_PEOPLE, people_df)
     if passed and ctx.settings.privacy.require_approval:
         log.info("staging weeks %s for approval", ", ".join(label(w) for w in passed))
         approval.stage(ctx.spark, ctx.lake, frames, passed, ctx.run_id)
@@ -536,8 +552,10 @@ def gate_and_publish(ctx: RunContext, weeks: list[date]) -> GateOutcome:
         log.info("publishing weeks %s", ", ".join(label(w) for w in passed))
         for table in GOLD_TABLES:
             frame = frames[table.path].where(F.col("week_start").isin(passed))
-            lake.replace_weeks(ctx.spark, ctx.lake, table, frame, passed)
+            publish.write_candidate(ctx.spark, ctx.lake, table, frame, passed, ctx.run_id)
+        publish.make_current(ctx.spark, ctx.lake, passed, ctx.run_id, ctx.build_started_at)
         published = passed
+    publish.discard_candidate(ctx.spark, ctx.lake, [w for w in weeks if w not in passed], ctx.run_id)
     _record_budget(ctx, passed)
     _record_validation_runs(ctx, results, published)
     by_reason = {r["suppression"]: int(r["count"]) for r in
@@ -587,9 +605,9 @@ def build_weeks(ctx: RunContext, weeks: list[date], sources: list[SourceSummary]
     from jobs.quality.report import write_report
 
     ctx.build_started_at = datetime.now(timezone.utc)
-    silver_counts = build_silver(ctx, weeks) if weeks else {}
+    candidate = build_silver(ctx, weeks) if weeks else None
     log.info("silver built for %s", ", ".join(label(w) for w in weeks))
-    outcome = gate_and_publish(ctx, weeks) if weeks else GateOutcome([], [], 0)
+    outcome = gate_and_publish(ctx, weeks, candidate.people) if candidate else GateOutcome([], [], 0)
     results = outcome.results
     privacy = privacy_facts(ctx, sources, weeks, outcome)
     summary = RunSummary(
@@ -597,7 +615,7 @@ def build_weeks(ctx: RunContext, weeks: list[date], sources: list[SourceSummary]
         key_version=ctx.pseudo.key_version,
         weeks=[label(w) for w in weeks],
         sources={source_label(s): asdict(s) for s in sources},
-        silver=silver_counts,
+        silver=candidate.counts if candidate else {},
         gates=[
             {"table": r.table, "week": label(r.week_start), "success": r.success,
              "failed": [c.check for c in r.failed_fail], "warnings": [c.check for c in r.failed_warn]}

@@ -23,6 +23,10 @@ ATTENDEE_ELEMENT = "attendee"  # an array of structs with a `person` field: remo
 CONTAINS_TEXT = "text"  # a free string that may embed a pseudonym (pull state): delete the row
 
 
+# The column of run-tagged tables that names the build run that wrote a row.
+RUN_ID = "run_id"
+
+
 @dataclass(frozen=True)
 class Table:
     path: str  # relative to the lake root, e.g. "gold/edges_weekly"
@@ -37,6 +41,19 @@ class Table:
     # from the network (a person's network role), never from a person's attributes: the gates
     # refuse any other value, so such a column cannot carry a department or a name.
     closed_labels: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Rows carry, after the contract columns, the `run_id` of the build that wrote them, and a
+    # week's rows become current only when quality/published_weeks names that run (an atomic
+    # publish: docs/lake.md, "Publishing a week").
+    run_tagged: bool = False
+
+    @property
+    def stored_schema(self) -> StructType:
+        """The columns in the lake: the contract's, plus `run_id` on run-tagged tables."""
+        if not self.run_tagged:
+            return self.schema
+        from pyspark.sql.types import StringType, StructField, StructType
+
+        return StructType([*self.schema.fields, StructField(RUN_ID, StringType(), False)])
 
     @property
     def zone(self) -> str:

@@ -164,27 +164,27 @@ NETWORK_SUMMARY = StructType(
 )
 
 EDGES_WEEKLY = Table("gold/edges_weekly", EDGES, ("week_start", "src", "dst"), ("week_start",),
-                     person_columns=(("src", DROP_ROW), ("dst", DROP_ROW)))
+                     person_columns=(("src", DROP_ROW), ("dst", DROP_ROW)), run_tagged=True)
 PERSON_METRICS_WEEKLY = Table(
     "gold/person_metrics_weekly", PERSON_METRICS, ("week_start", "person"), ("week_start",),
     person_columns=(("person", DROP_ROW),),
-    closed_labels=(("network_role", NETWORK_ROLES),),
+    closed_labels=(("network_role", NETWORK_ROLES),), run_tagged=True,
 )
 GROUP_METRICS_WEEKLY = Table(
     "gold/group_metrics_weekly",
     GROUP_METRICS,
     ("week_start", "group_kind", "group_a", "group_b"),
-    ("week_start",),
+    ("week_start",), run_tagged=True,
 )
 NETWORK_SUMMARY_WEEKLY = Table(
-    "gold/network_summary_weekly", NETWORK_SUMMARY, ("week_start",), ("week_start",)
+    "gold/network_summary_weekly", NETWORK_SUMMARY, ("week_start",), ("week_start",), run_tagged=True,
 )
 GROUP_COHESION_WEEKLY = Table(
-    "gold/group_cohesion_weekly", GROUP_COHESION, ("week_start", "group_kind", "group_name"), ("week_start",),
+    "gold/group_cohesion_weekly", GROUP_COHESION, ("week_start", "group_kind", "group_name"), ("week_start",), run_tagged=True,
 )
 ONBOARDING_COHORTS_WEEKLY = Table(
     "gold/onboarding_cohorts_weekly", ONBOARDING_COHORTS, ("week_start", "cohort_month", "weeks_since_hire"),
-    ("week_start",),
+    ("week_start",), run_tagged=True,
 )
 GOLD_TABLES = (EDGES_WEEKLY, PERSON_METRICS_WEEKLY, GROUP_METRICS_WEEKLY, GROUP_COHESION_WEEKLY,
                ONBOARDING_COHORTS_WEEKLY, NETWORK_SUMMARY_WEEKLY)

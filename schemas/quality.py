@@ -131,5 +131,21 @@ APPROVALS_TABLE = Table(
     description="Gate-passed weeks staged for approval, and the decisions",
 )
 
-QUALITY_TABLES = (VALIDATION_RUNS_TABLE, INGEST_RUNS_TABLE, PRIVACY_BUDGET_TABLE, ERASURES_TABLE,
+# Which build run is current for each published week: the one commit that makes a week's
+# silver and gold rows (run-tagged tables, Table.run_tagged) current together
+# (docs/lake.md, "Publishing a week"). BI reads a gold table joined to it on
+# (week_start, run_id), or the table alone once the run has tidied up.
+PUBLISHED_WEEKS_TABLE = Table(
+    "quality/published_weeks",
+    StructType([
+        StructField("week_start", DateType(), False),
+        StructField("run_id", StringType(), False),
+        StructField("published_at", TimestampType(), False),
+        StructField("build_started_at", TimestampType(), True),
+    ]),
+    ("week_start",),
+    description="The current run of each published week",
+)
+
+QUALITY_TABLES = (VALIDATION_RUNS_TABLE, PUBLISHED_WEEKS_TABLE, INGEST_RUNS_TABLE, PRIVACY_BUDGET_TABLE, ERASURES_TABLE,
                   RETENTION_RUNS_TABLE, APPROVALS_TABLE)

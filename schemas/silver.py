@@ -72,16 +72,16 @@ PERSON_BROKERAGE = StructType(
 )
 
 SILVER_EVENTS = Table("silver/events", EVENTS, ("event_id",), ("week_start",),
-                      person_columns=(("actor", DROP_ROW), ("participants", ARRAY_ELEMENT)))
+                      person_columns=(("actor", DROP_ROW), ("participants", ARRAY_ELEMENT)), run_tagged=True)
 SILVER_INTERACTIONS = Table(
     "silver/interactions", INTERACTIONS, ("week_start", "event_id", "src", "dst"), ("week_start",),
-    person_columns=(("src", DROP_ROW), ("dst", DROP_ROW)),
+    person_columns=(("src", DROP_ROW), ("dst", DROP_ROW)), run_tagged=True,
 )
 # Person figures derived from department labels: restricted, like the labels (docs/privacy.md).
 # Written with the gold tables of a week that passed its gates; cohorts read its history.
 PERSON_BROKERAGE_WEEKLY = Table(
     "silver/person_brokerage_weekly", PERSON_BROKERAGE, ("week_start", "person"), ("week_start",),
-    person_columns=(("person", DROP_ROW),),
+    person_columns=(("person", DROP_ROW),), run_tagged=True,
 )
 SILVER_PEOPLE = Table("silver/people", PEOPLE, ("person",),
                       person_columns=(("person", DROP_ROW), ("manager", SET_NULL)))

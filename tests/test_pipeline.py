@@ -19,6 +19,7 @@ ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 KEY = "f440d0c926b9728a93427bc6789cbf9798e99dc9049d3ef8691cbdd62395a16a"
 GOLD = ["gold/edges_weekly", "gold/person_metrics_weekly", "gold/group_metrics_weekly",
         "gold/group_cohesion_weekly", "gold/onboarding_cohorts_weekly", "gold/network_summary_weekly"]
+SILVER_WEEK_TABLES = ["silver/events", "silver/interactions", "silver/person_brokerage_weekly"]
 GOLD_KEYS = {
     "gold/edges_weekly": ["week_start", "src", "dst"],
     "gold/person_metrics_weekly": ["week_start", "person"],
@@ -181,8 +182,9 @@ def test_rerun_without_new_files_reads_and_builds_nothing(org):
 def test_rerun_is_idempotent(org):
     lake = org["lake"]
     for table in GOLD:
-        before = org["gold_after_first"][table]
-        after = delta_frame(lake, table)
+        # Each rebuild publishes its own run: the row values, not the run ids, stay the same.
+        before = org["gold_after_first"][table].drop(columns="run_id")
+        after = delta_frame(lake, table).drop(columns="run_id")
         keys = GOLD_KEYS[table]
         assert not after.duplicated(keys).any(), table
         left = before.sort_values(keys).reset_index(drop=True)
@@ -195,6 +197,17 @@ def test_rerun_is_idempotent(org):
         assert len(bronze) == org["first"].sources[source]["accepted"]
     events = delta_frame(lake, "silver/events")
     assert not events["event_id"].duplicated().any()
+
+
+def test_every_week_row_belongs_to_the_run_that_published_it(org):
+    """The third run rebuilt both weeks: quality/published_weeks names it for each, and the
+    other runs' rows are gone from every run-tagged table."""
+    third = org["third"].run_id
+    pointer = delta_frame(org["lake"], "quality/published_weeks")
+    assert sorted(pointer["week_start"].astype(str)) == ["2026-03-02", "2026-03-09"]
+    assert set(pointer["run_id"]) == {third}
+    for table in [*GOLD, *SILVER_WEEK_TABLES]:
+        assert set(delta_frame(org["lake"], table)["run_id"]) == {third}, table
 
 
 def _roster_identifiers(landing: Path) -> set[str]:
@@ -262,8 +275,8 @@ def test_failed_gate_blocks_publish_and_keeps_previous_version(org, spark, monke
     versions = {t: DeltaTable(str(lake / t)).version() for t in GOLD}
     real_gold_frames = pipeline.gold_frames
 
-    def corrupted(ctx, weeks):
-        frames = real_gold_frames(ctx, weeks)
+    def corrupted(ctx, weeks, people_df):
+        frames = real_gold_frames(ctx, weeks, people_df)
         path = "gold/person_metrics_weekly"
         frames[path] = frames[path].withColumn("pagerank", F.col("pagerank") * 3)
         return frames
@@ -280,3 +293,85 @@ def test_failed_gate_blocks_publish_and_keeps_previous_version(org, spark, monke
     mine = runs[runs["run_id"] == summary.run_id]
     assert len(mine) == len(GOLD) and not mine["published"].any()
     assert "Not published" in Path(summary.report).read_text(encoding="utf-8")
+    # The blocked run's silver candidates are discarded: silver keeps the published run's rows.
+    for table in SILVER_WEEK_TABLES:
+        assert set(delta_frame(lake, table)["run_id"]) == {org["third"].run_id}, table
+
+
+# Run in a child process: build one week and die by SIGKILL right after the second gold table
+# is written (no finally block, no clean-up: what a lost node or an OOM kill does).
+KILL_BETWEEN_WRITES = """
+import os, signal, sys
+from pathlib import Path
+from jobs import pipeline, publish
+from jobs.weeks import parse_week
+
+written = []
+real_write = publish.write_candidate
+
+def write_then_die(spark, lake_root, table, df, weeks, run_id):
+    real_write(spark, lake_root, table, df, weeks, run_id)
+    if table.path.startswith("gold/"):
+        written.append(table.path)
+        if len(written) == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+publish.write_candidate = write_then_die
+pipeline.build(None, Path(sys.argv[1]), [parse_week(sys.argv[2])])
+"""
+
+
+def _published(lake: Path, table: str):
+    """A table's current rows, read as BI would: joined to quality/published_weeks (delta-rs)."""
+    pointer = delta_frame(lake, "quality/published_weeks")[["week_start", "run_id"]]
+    return delta_frame(lake, table).merge(pointer, on=["week_start", "run_id"])
+
+
+def _values(frame, keys):
+    return frame.drop(columns="run_id").sort_values(keys).reset_index(drop=True)
+
+
+def test_a_run_killed_between_writes_leaves_the_week_as_it_was_and_a_rerun_repairs_it(org, spark):
+    import signal
+    import subprocess
+    import sys
+
+    from jobs import pipeline
+    from jobs.weeks import parse_week
+
+    lake, week = org["lake"], parse_week("2026-W11")
+    pointer_before = delta_frame(lake, "quality/published_weeks")
+    before = {t: _published(lake, t) for t in [*GOLD, *SILVER_WEEK_TABLES]}
+    keys = {**GOLD_KEYS, "silver/events": ["event_id"], "silver/interactions": ["week_start", "event_id", "src", "dst"],
+            "silver/person_brokerage_weekly": ["week_start", "person"]}
+
+    child = subprocess.run([sys.executable, "-c", KILL_BETWEEN_WRITES, str(lake), "2026-W11"],
+                           cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=900)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+
+    # The kill left candidate rows of its run in silver and in exactly the two gold tables
+    # written before it died...
+    pointer_runs = set(pointer_before["run_id"])
+    killed = {t: set(delta_frame(lake, t)["run_id"]) - pointer_runs for t in [*GOLD, *SILVER_WEEK_TABLES]}
+    (killed_run,) = set().union(*killed.values())
+    assert [t for t in GOLD if killed[t]] == GOLD[:2]
+    assert all(killed[t] == {killed_run} for t in SILVER_WEEK_TABLES)
+    # ...but the week is still the previous run's, through the pointer, in every table.
+    pd.testing.assert_frame_equal(delta_frame(lake, "quality/published_weeks"), pointer_before)
+    for table, rows in before.items():
+        pd.testing.assert_frame_equal(_values(_published(lake, table), keys[table]), _values(rows, keys[table]))
+    assert killed_run not in set(delta_frame(lake, "quality/validation_runs")["run_id"])
+
+    # A rerun publishes the week and removes what the killed run left.
+    rerun = pipeline.build(None, lake, [week], spark=spark)
+    assert rerun.published_weeks == ["2026-W11"]
+    pointer = delta_frame(lake, "quality/published_weeks").set_index("week_start")["run_id"]
+    assert pointer[pd.Timestamp("2026-03-09").date()] == rerun.run_id
+    for table, rows in before.items():
+        stored = delta_frame(lake, table)
+        in_week = stored[stored["week_start"].astype(str) == "2026-03-09"]
+        assert set(in_week["run_id"]) == {rerun.run_id}, table
+        assert killed_run not in set(stored["run_id"]), table
+        # Same inputs, same values (sums to the last bits aside).
+        pd.testing.assert_frame_equal(_values(_published(lake, table), keys[table]), _values(rows, keys[table]),
+                                      check_exact=False, rtol=1e-9)

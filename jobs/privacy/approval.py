@@ -50,13 +50,10 @@ def stage(spark: SparkSession, lake_root, frames: dict[str, DataFrame], weeks: l
 
 
 def _drop_staged(spark: SparkSession, lake_root, candidates: list[tuple[date, str]]) -> None:
-    from delta.tables import DeltaTable
-
     for week, run_id in candidates:
         for staged in STAGING_TABLES.values():
-            if lake.exists(spark, lake_root, staged):
-                DeltaTable.forPath(spark, lake.table_path(lake_root, staged)).delete(
-                    (F.col("week_start") == F.lit(week)) & (F.col("run_id") == F.lit(run_id)))
+            lake.delete_rows(spark, lake_root, staged,
+                             (F.col("week_start") == F.lit(week)) & (F.col("run_id") == F.lit(run_id)))
 
 
 def _waiting(spark: SparkSession, lake_root, week: date, run_id: str):
@@ -70,18 +67,25 @@ def _waiting(spark: SparkSession, lake_root, week: date, run_id: str):
 
 
 def approve(spark: SparkSession, lake_root, week: date, run_id: str) -> None:
-    """Publish the waiting candidate into gold (every table's week replaced), then record it."""
+    """Publish the waiting candidate: its gold rows join the run's silver candidates and the
+    week switches to the run (jobs/publish.py); then record the decision."""
+    from jobs import publish
+
     row = _waiting(spark, lake_root, week, run_id)
     for table in GOLD_TABLES:
         staged = lake.read(spark, lake_root, STAGING_TABLES[table.path]).where(
             (F.col("week_start") == F.lit(week)) & (F.col("run_id") == F.lit(run_id)))
-        lake.replace_weeks(spark, lake_root, table, staged.drop("run_id"), [week])
+        publish.write_candidate(spark, lake_root, table, staged.drop("run_id"), [week], run_id)
+    publish.make_current(spark, lake_root, [week], run_id)
     _set_state(spark, lake_root, [(week, run_id, APPROVED, row["staged_at"], datetime.now(timezone.utc))])
     _drop_staged(spark, lake_root, [(week, run_id)])
 
 
 def reject(spark: SparkSession, lake_root, week: date, run_id: str) -> None:
+    from jobs import publish
+
     row = _waiting(spark, lake_root, week, run_id)
+    publish.discard_candidate(spark, lake_root, [week], run_id)
     _set_state(spark, lake_root, [(week, run_id, REJECTED, row["staged_at"], datetime.now(timezone.utc))])
     _drop_staged(spark, lake_root, [(week, run_id)])
 

@@ -54,8 +54,6 @@ def name_refs(pseudo: Pseudonymiser, *raw_names: object) -> set[str]:
 def record_name_refs(spark: SparkSession, lake_root: Path | str, refs: Iterable[str]) -> int:
     """Add refs not yet known to state/name_refs (first_seen stays that of the first sighting);
     the number of refs offered."""
-    from delta.tables import DeltaTable
-
     from jobs import lake
     from schemas.state import NAME_REFS
 
@@ -64,11 +62,7 @@ def record_name_refs(spark: SparkSession, lake_root: Path | str, refs: Iterable[
         return 0
     now = datetime.now(timezone.utc)
     df = spark.createDataFrame([(r, now) for r in refs], NAME_REFS.schema)
-    if not lake.exists(spark, lake_root, NAME_REFS):
-        lake.merge_rows(spark, lake_root, NAME_REFS, df)
-        return len(refs)
-    (DeltaTable.forPath(spark, lake.table_path(lake_root, NAME_REFS)).alias("t")
-     .merge(df.alias("s"), "t.ref = s.ref").whenNotMatchedInsertAll().execute())
+    lake.merge_rows(spark, lake_root, NAME_REFS, df, clauses=lambda merge: merge.whenNotMatchedInsertAll())
     return len(refs)
 
 

@@ -87,8 +87,6 @@ def apply_retention(spark: SparkSession, lake_root: Path | str, rules: Retention
                     now: datetime | None = None, run_id: str | None = None) -> list[dict]:
     """Delete every row older than its layer's window, VACUUM the tables that changed, and
     record one quality/retention_runs row per table present. Returns those rows."""
-    from delta.tables import DeltaTable
-
     lake_root = Path(lake_root)
     now = now or datetime.now(timezone.utc)
     applied_at = datetime.now(timezone.utc)
@@ -105,7 +103,7 @@ def apply_retention(spark: SparkSession, lake_root: Path | str, rules: Retention
         old = F.col(target.column) < F.lit(bound)
         removed = lake.read(spark, lake_root, table).where(old).count()
         if removed:
-            DeltaTable.forPath(spark, lake.table_path(lake_root, table)).delete(old)
+            lake.delete_rows(spark, lake_root, table, old)
             lake.vacuum(spark, lake_root, table, rules.vacuum_retain_hours)
         log.info("retention %s: %d row(s) before %s removed", table.path, removed, limit.isoformat())
         rows.append({

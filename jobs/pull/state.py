@@ -36,8 +36,6 @@ def save(spark: SparkSession, lake_root: Path, vendor: str, kind: str, before: d
          after: dict[str, str], run_id: str) -> int:
     """Write the entries that changed and delete those the puller dropped (an expired cursor,
     a pruned item); returns how many changed."""
-    from delta.tables import DeltaTable
-
     now = datetime.now(timezone.utc)
     changed = [(vendor, kind, name, after.get(name), run_id, now)
                for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)]
@@ -47,15 +45,10 @@ def save(spark: SparkSession, lake_root: Path, vendor: str, kind: str, before: d
     if not lake.exists(spark, lake_root, PULL_STATE):
         lake.merge_rows(spark, lake_root, PULL_STATE, df.where(F.col("value").isNotNull()))
         return len(changed)
-    keys = " AND ".join(f"t.`{k}` = s.`{k}`" for k in PULL_STATE.keys)
-    (
-        DeltaTable.forPath(spark, lake.table_path(lake_root, PULL_STATE)).alias("t")
-        .merge(df.alias("s"), keys)
-        .whenMatchedDelete(condition="s.value IS NULL")
+    lake.merge_rows(spark, lake_root, PULL_STATE, df, clauses=lambda merge: (
+        merge.whenMatchedDelete(condition="s.value IS NULL")
         .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll(condition="s.value IS NOT NULL")
-        .execute()
-    )
+        .whenNotMatchedInsertAll(condition="s.value IS NOT NULL")))
     return len(changed)
 
 

@@ -1,0 +1,113 @@
+"""Jobs that write the lake at the same time: the four ingest DAGs and the weekly build share
+the audit and state tables (quality/ingest_runs, state/landing_manifest, state/name_refs), and
+the first of them creates those tables. Delta commits optimistically; jobs/lake.py runs a
+write again when a concurrent commit beat it. Each job here is a thread on the suite's one
+Spark session: Delta's conflict detection works per commit, so threads conflict exactly like
+separate processes do."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+import pytest
+
+from jobs import lake
+from schemas.quality import INGEST_RUNS_TABLE
+
+KEY = "f440d0c926b9728a93427bc6789cbf9798e99dc9049d3ef8691cbdd62395a16a"
+JOBS = 4  # the four ingest DAGs
+
+
+def _at_once(n: int, job) -> list:
+    """Run job(0..n-1) on n threads released together; every outcome, exceptions included."""
+    barrier = threading.Barrier(n)
+
+    def run(i):
+        barrier.wait()
+        try:
+            return job(i)
+        except Exception as error:  # noqa: BLE001 - the outcome is what the tests look at
+            return error
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+def _record_ingest(spark, lake_root, run: str):
+    row = {"run_id": run, "source": "email", "read": 1, "accepted": 1, "quarantined": 0, "duplicates": 0,
+           "reasons": {}, "weeks": ["2026-W10"], "key_version": "k1", "finished_at": datetime.now(timezone.utc),
+           "origin": "files"}
+    names = INGEST_RUNS_TABLE.schema.fieldNames()
+    df = spark.createDataFrame([tuple(row.get(n) for n in names)], INGEST_RUNS_TABLE.schema)
+    lake.merge_rows(spark, lake_root, INGEST_RUNS_TABLE, df)
+
+
+def _rounds_of_contention(spark, lake_root, rounds: int) -> list:
+    """Round 0: JOBS jobs create and write the table at once; later rounds: JOBS MERGEs at once."""
+    outcomes = []
+    for r in range(rounds):
+        outcomes += _at_once(JOBS, lambda i, r=r: _record_ingest(spark, lake_root, f"run-{r}-{i}"))
+    return outcomes
+
+
+def test_jobs_writing_one_table_at_once_all_land(spark, tmp_path):
+    outcomes = _rounds_of_contention(spark, tmp_path, rounds=2)
+    assert [o for o in outcomes if o is not None] == []
+    runs = sorted(r["run_id"] for r in lake.read(spark, tmp_path, INGEST_RUNS_TABLE).collect())
+    assert runs == sorted(f"run-{r}-{i}" for r in range(2) for i in range(JOBS))
+
+
+def test_without_retries_the_same_jobs_conflict(spark, tmp_path, monkeypatch):
+    """The contention above is real: with one attempt per write, some job fails."""
+    monkeypatch.setattr(lake, "COMMIT_ATTEMPTS", 1)
+    failures = []
+    for r in range(3):  # the creation round nearly always conflicts; MERGE rounds as well
+        outcomes = _at_once(JOBS, lambda i, r=r: _record_ingest(spark, tmp_path, f"run-{r}-{i}"))
+        failures = [o for o in outcomes if o is not None]
+        if failures:
+            break
+    assert failures, "no two writes conflicted: the test above proves nothing"
+    assert all(isinstance(o, (*lake.DELTA_CONFLICTS, lake._TableCreatedMeanwhile))
+               for o in failures), failures
+
+
+@pytest.mark.slow
+def test_four_ingests_at_once_then_a_build_beside_them(spark, tmp_path, monkeypatch):
+    """The four ingest DAGs start together on an empty lake; then the weekly build runs while
+    they ingest again. Nothing fails, and nothing is lost: bronze holds what was planted."""
+    from jobs import pipeline
+    from jobs.demo.synthetic import DemoSpec, write_landing
+    from jobs.weeks import parse_week
+    from schemas.bronze import BRONZE, SOURCES
+    from schemas.state import LANDING_MANIFEST
+
+    monkeypatch.setenv("ONA_PSEUDONYM_KEY", KEY)
+    landing, lake_root = tmp_path / "landing", tmp_path / "lake"
+    planted = write_landing(landing, DemoSpec(n_people=50, weeks=2))
+
+    ingests = _at_once(len(SOURCES), lambda i: pipeline.ingest(landing, lake_root, SOURCES[i], spark=spark))
+    assert not [o for o in ingests if isinstance(o, Exception)], ingests
+    bronze = {s: lake.read(spark, lake_root, BRONZE[s]).count() for s in SOURCES}
+    assert bronze["people"] == planted["people"] == 50
+    assert bronze["email"] == planted["emails"]
+    assert {s.source: s.accepted for s in ingests} == bronze
+    assert lake.read(spark, lake_root, INGEST_RUNS_TABLE).count() == len(SOURCES)
+    manifest = lake.read(spark, lake_root, LANDING_MANIFEST).groupBy("source").count().collect()
+    assert {r["source"] for r in manifest} == set(SOURCES)
+
+    weeks = [parse_week("2026-W10"), parse_week("2026-W11")]
+
+    def job(i):
+        if i == len(SOURCES):
+            return pipeline.build(None, lake_root, weeks, spark=spark)
+        return pipeline.ingest(landing, lake_root, SOURCES[i], spark=spark)
+
+    outcomes = _at_once(len(SOURCES) + 1, job)
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert outcomes[-1].published_weeks == ["2026-W10", "2026-W11"]
+    # The second ingests found every file unchanged; each recorded its run.
+    assert all(o.read == 0 for o in outcomes[:-1])
+    assert lake.read(spark, lake_root, INGEST_RUNS_TABLE).count() == 2 * len(SOURCES)
+    assert {s: lake.read(spark, lake_root, BRONZE[s]).count() for s in SOURCES} == bronze
