@@ -11,7 +11,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export AIRFLOW__LOGGING__LOGGING_LEVEL := WARNING
 
-.PHONY: setup demo test bench jars clean freeze
+.PHONY: setup demo test test-fast bench jars clean freeze
 
 $(VENV)/.installed: pyproject.toml infra/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,11 +31,17 @@ $(AIRFLOW_HOME)/.migrated: $(VENV)/.installed
 setup: $(VENV)/.installed $(JARS)/.synced $(AIRFLOW_HOME)/.migrated
 jars: $(JARS)/.synced
 
+# The demo is not part of the installed package (demo/__main__.py says why).
 demo: setup
-	$(VENV)/bin/ona demo
+	$(PY) -m demo
 
 test: setup
 	$(VENV)/bin/pytest
+
+# The tests that need neither the Spark session nor a whole run: parsers, pulls against the
+# emulator, privacy rules, config, CLI usage errors.
+test-fast: $(VENV)/.installed
+	$(VENV)/bin/pytest -m "not slow and not spark"
 
 bench: setup
 	$(PY) -m bench.run

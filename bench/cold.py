@@ -3,7 +3,7 @@
     python -m bench.cold <lake root holding bronze> <ISO week> <output json>
 
 Starts Python (the parent times the whole process), imports the pipeline, starts Spark and runs
-jobs.pipeline.build_silver + gate_and_publish for the week: ingest from bronze, all metrics,
+jobs.stages.silver.build_silver + jobs.stages.gate.gate_and_publish for the week: ingest from bronze, all metrics,
 gates, Delta writes. Writes its own phase split as JSON.
 """
 
@@ -20,7 +20,8 @@ def main(lake_root: str, week: str, out: str) -> None:
     from pathlib import Path
 
     t0 = time.perf_counter()
-    from jobs import pipeline
+    from jobs.stages import gate, silver
+    from jobs.stages.context import RunContext
     from jobs.privacy.pseudonym import Pseudonymiser
     from jobs.spark import get_spark
     from jobs.weeks import parse_week
@@ -31,11 +32,11 @@ def main(lake_root: str, week: str, out: str) -> None:
 
     apply_conf(spark)  # experiment confs from `bench.run --conf`; none by default
     t2 = time.perf_counter()
-    ctx = pipeline.RunContext(spark=spark, lake=Path(lake_root), pseudo=Pseudonymiser(key=b"bench-key"))
+    ctx = RunContext(spark=spark, lake=Path(lake_root), pseudo=Pseudonymiser(key=b"bench-key"))
     weeks = [parse_week(week)]
-    candidate = pipeline.build_silver(ctx, weeks)
+    candidate = silver.build_silver(ctx, weeks)
     t3 = time.perf_counter()
-    outcome = pipeline.gate_and_publish(ctx, weeks, candidate.people)
+    outcome = gate.gate_and_publish(ctx, weeks, candidate.people)
     t4 = time.perf_counter()
     result = {
         "python_start_to_main": t0 - T_START,

@@ -6,7 +6,7 @@
   jobs.transforms.build.build_gold itself (edges, node metrics per week on the chosen engine,
   person / group / cohesion / cohort / network tables, each computed as it is built) on those in-memory
   silver frames; forced with noop sinks: no Delta round trip, no gates, no writes.
-- `full_run`: jobs.pipeline.build_silver + gate_and_publish on a lake holding only bronze
+- `full_run`: jobs.stages.silver.build_silver + jobs.stages.gate.gate_and_publish on a lake holding only bronze
   (gates and Delta writes included), optionally instrumented to split the time.
 """
 
@@ -21,8 +21,9 @@ from pathlib import Path
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs import lake, pipeline, publish
-from jobs.pipeline import RunContext
+from jobs import lake, publish
+from jobs.stages import gate, gold as gold_stage, silver as silver_stage
+from jobs.stages.context import RunContext
 from jobs.privacy.pseudonym import Pseudonymiser
 from jobs.transforms import gold, silver
 from schemas.bronze import BRONZE
@@ -51,7 +52,7 @@ def _noop(df: DataFrame) -> None:
 
 
 def events_to_edges(ctx: RunContext, weeks: list[date]) -> None:
-    events_df = pipeline.silver_events(ctx, weeks)
+    events_df = silver_stage.silver_events(ctx, weeks)
     edges_df = gold.edges_weekly(silver.interactions(events_df, ctx.settings.ties))
     _noop(edges_df)
 
@@ -60,7 +61,7 @@ def gold_in_memory(ctx: RunContext, weeks: list[date]) -> dict[str, DataFrame]:
     """The gold frames of jobs.transforms.build.build_gold (what the pipeline calls), fed with
     in-memory silver frames instead of the silver Delta tables, and no published history."""
     spark, settings = ctx.spark, ctx.settings
-    events_df = pipeline.silver_events(ctx, weeks).persist()
+    events_df = silver_stage.silver_events(ctx, weeks).persist()
     history = spark.createDataFrame([], PERSON_METRICS_WEEKLY.schema).select(*HISTORY_COLUMNS).withColumn(
         "cross_group_ties", F.lit(None).cast("long"))
     inputs = GoldInputs(
@@ -116,9 +117,9 @@ def full_run(ctx: RunContext, weeks: list[date], instrument: bool = True) -> dic
     quality/validation_runs merge) and other (the rest of gate_and_publish)."""
     if not instrument:
         t0 = time.perf_counter()
-        candidate = pipeline.build_silver(ctx, weeks)
+        candidate = silver_stage.build_silver(ctx, weeks)
         t1 = time.perf_counter()
-        outcome = pipeline.gate_and_publish(ctx, weeks, candidate.people)
+        outcome = gate.gate_and_publish(ctx, weeks, candidate.people)
         t2 = time.perf_counter()
         return {"silver": t1 - t0, "gate_and_publish": t2 - t1, "outcome": _outcome(outcome),
                 "silver_counts": candidate.counts}
@@ -148,22 +149,19 @@ def full_run(ctx: RunContext, weeks: list[date], instrument: bool = True) -> dic
         return inner
 
     t0 = time.perf_counter()
-    candidate = pipeline.build_silver(ctx, weeks)
+    candidate = silver_stage.build_silver(ctx, weeks)
     t1 = time.perf_counter()
-    patches = [(pipeline, "gold_frames", forced_gold_frames)]
-    # Whatever of these the pipeline has (it evolves): gates, gate inputs, writes.
-    for name in ("run_gates", "run_week_gates", "run_gate", "_published_row_counts"):
-        if hasattr(pipeline, name):
-            patches.append((pipeline, name, timer("gates")))
+    patches = [(gold_stage, "gold_frames", forced_gold_frames)]
+    for name in ("run_gates", "_published_row_counts"):
+        patches.append((gate, name, timer("gates")))
     # The publish: candidate writes, the switch of quality/published_weeks and the tidy-up.
     patches.append((publish, "write_candidate", timer("gold_writes")))
     patches.append((publish, "make_current", timer("gold_writes")))
-    if hasattr(pipeline, "_record_validation_runs"):
-        patches.append((pipeline, "_record_validation_runs", timer("gold_writes")))
+    patches.append((gate, "_record_validation_runs", timer("gold_writes")))
     with ExitStack() as stack:
         for owner, name, wrapper in patches:
             stack.enter_context(_patched(owner, name, wrapper))
-        outcome = pipeline.gate_and_publish(ctx, weeks, candidate.people)
+        outcome = gate.gate_and_publish(ctx, weeks, candidate.people)
     t2 = time.perf_counter()
     gate_and_publish = t2 - t1
     other = gate_and_publish - sum(spent.values())

@@ -10,8 +10,6 @@ from pathlib import Path
 
 from jobs.weeks import parse_week, parse_weeks
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
 
 def _argument(parse):
     """An argparse type from a parser that raises ValueError: a bad value is a usage error
@@ -41,6 +39,7 @@ def landing_problem(landing: Path) -> str | None:
 def _run(args: argparse.Namespace) -> int:
     from jobs import pipeline
     from jobs.privacy.pseudonym import MissingKeyError, WeakKeyError
+    from jobs.stages.context import EmptyLakeError, NoInternalDomainsError
 
     landing = Path(args.landing) if args.landing else None
     problem = landing_problem(landing) if landing else None
@@ -49,10 +48,13 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     try:
         summary = pipeline.run(landing, Path(args.lake), args.weeks)
-    except (MissingKeyError, WeakKeyError, pipeline.NoInternalDomainsError, pipeline.EmptyLakeError) as exc:
+    except (MissingKeyError, WeakKeyError, NoInternalDomainsError, EmptyLakeError) as exc:
         print(f"ona run: {exc}", file=sys.stderr)
         return 2
-    print(summary.to_json())
+    if args.json:
+        print(summary.to_json())
+    else:
+        print_run_summary(summary)
     if summary.waiting_weeks:
         return 0 if len(summary.published_weeks) + len(summary.waiting_weeks) == len(summary.weeks) else 3
     return 0 if len(summary.published_weeks) == len(summary.weeks) else 3
@@ -107,25 +109,28 @@ def _pull(args: argparse.Namespace) -> int:
 
 
 def _pseudonym(args: argparse.Namespace) -> int:
-    from jobs.privacy.pseudonym import Pseudonymiser, canonical_address, load_key
+    """The pseudonym the pipeline gives an address: same key, and the same internal domains
+    (ONA_INTERNAL_DOMAINS, else the roster's and the pulled directories'), or a refusal."""
+    from jobs.privacy.pseudonym import MissingKeyError, WeakKeyError, canonical_address
+    from jobs.stages.context import NoInternalDomainsError, make_pseudonymiser
 
     address = canonical_address(args.identifier)
     if address is None:
-        print(f"not an address: {args.identifier!r}", file=sys.stderr)
+        print(f"ona pseudonym: not an address: {args.identifier!r}", file=sys.stderr)
         return 2
-    domains = frozenset(d.strip().lower() for d in os.environ.get("ONA_INTERNAL_DOMAINS", "").split(",") if d.strip())
-    print(Pseudonymiser(key=load_key(args.key_file), internal_domains=domains).person(address))
+    spark = None
+    if args.lake and not os.environ.get("ONA_INTERNAL_DOMAINS", "").strip():
+        from jobs.spark import get_spark
+
+        spark = get_spark()  # the directories pulled into the lake name domains too
+    try:
+        pseudo = make_pseudonymiser(Path(args.landing) if args.landing else None, key_file=args.key_file,
+                                    spark=spark, lake_root=Path(args.lake) if args.lake else None)
+    except (MissingKeyError, WeakKeyError, NoInternalDomainsError) as exc:
+        print(f"ona pseudonym: {exc}", file=sys.stderr)
+        return 2
+    print(pseudo.person(address))
     return 0
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from jobs.demo.run import run_demo
-
-    if args.api:
-        from jobs.demo.api import run_api_demo
-
-        return run_api_demo(Path(args.dir))
-    return run_demo(Path(args.dir), n_people=args.people, weeks=args.weeks, seed=args.seed)
 
 
 def _erase(args: argparse.Namespace) -> int:
@@ -137,6 +142,7 @@ def _erase(args: argparse.Namespace) -> int:
     from jobs.privacy.erase import erase
     from jobs.privacy.pseudonym import EXTERNAL_PREFIX, MissingKeyError, WeakKeyError
     from jobs.spark import get_spark
+    from jobs.stages.context import NoInternalDomainsError, make_pseudonymiser
 
     lake = Path(args.lake)
     if not lake.is_dir():
@@ -145,8 +151,8 @@ def _erase(args: argparse.Namespace) -> int:
     spark = get_spark()
     try:
         # Without internal domains every address would look internal: it refuses.
-        pseudo = pipeline.make_pseudonymiser(None, key_file=args.key_file, spark=spark, lake_root=lake)
-    except (MissingKeyError, WeakKeyError, pipeline.NoInternalDomainsError) as exc:
+        pseudo = make_pseudonymiser(None, key_file=args.key_file, spark=spark, lake_root=lake)
+    except (MissingKeyError, WeakKeyError, NoInternalDomainsError) as exc:
         print(f"ona erase: {exc}; nothing erased", file=sys.stderr)
         return 2
     people, refused = set(), []
@@ -164,7 +170,9 @@ def _erase(args: argparse.Namespace) -> int:
             print(f"ona erase: {line}", file=sys.stderr)
         print("ona erase: nothing erased", file=sys.stderr)
         return 2
-    record = erase(spark, lake, people, reason=args.reason)
+    # The weeks they were in are rebuilt by the weekly build's code.
+    record = erase(spark, lake, people, reason=args.reason,
+                   rebuild=lambda weeks: pipeline.build(None, lake, weeks, spark=spark))
     print(json.dumps(record.summary(), indent=2))
     return 3 if record.weeks_held else 0
 
@@ -194,7 +202,9 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ona", description="Collaboration-network pipeline")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log everything to the terminal (our INFO lines, Spark's and Airflow's logs); "
+                             "without it they go to a file under $ONA_LOG_DIR (default ~/.cache/ona/logs)")
     verbs = parser.add_subparsers(dest="verb", required=True)
 
     run = verbs.add_parser(
@@ -209,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lake", required=True, help="lake root (Delta tables)")
     run.add_argument("--weeks", type=_argument(parse_weeks), help="2026-W10 or 2026-W10..2026-W12 (default: the weeks that new "
                      "records touched since the last build)")
+    run.add_argument("--json", action="store_true", help="print the run summary as JSON instead of tables")
     run.set_defaults(func=_run)
 
     pull = verbs.add_parser(
@@ -236,19 +247,18 @@ def build_parser() -> argparse.ArgumentParser:
         decision.add_argument("--run", required=True, help="the run id that staged the week")
         decision.set_defaults(func=_decide)
 
-    pseudonym = verbs.add_parser("pseudonym", help="print the pseudonym of an identifier")
+    pseudonym = verbs.add_parser(
+        "pseudonym", help="print the pseudonym of an identifier",
+        description="Uses the pipeline's key and internal domains: ONA_INTERNAL_DOMAINS, else the roster "
+                    "of --landing and the directories pulled into --lake. An outside address prints its "
+                    "domain's pseudonym (x_...), as the lake holds it. Exit codes: 0 printed, 2 refused "
+                    "(not an address, no key, no internal domain known).")
     pseudonym.add_argument("identifier")
+    pseudonym.add_argument("--landing", help="landing folder whose roster names the internal domains")
+    pseudonym.add_argument("--lake", help="lake whose pulled directories name the internal domains")
     pseudonym.add_argument("--key-file", help="key file (default: $ONA_PSEUDONYM_KEY or $ONA_PSEUDONYM_KEY_FILE)")
     pseudonym.set_defaults(func=_pseudonym)
 
-    demo = verbs.add_parser("demo", help="generate a synthetic organisation and run the DAGs on it")
-    demo.add_argument("--dir", default=str(PROJECT_ROOT / ".demo"), help="where landing/ and lake/ go")
-    demo.add_argument("--people", type=int, default=300)
-    demo.add_argument("--weeks", type=int, default=4)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--api", action="store_true",
-                      help="pull from a local emulator of Graph, Google and Slack instead of files")
-    demo.set_defaults(func=_demo)
     erase = verbs.add_parser(
         "erase", help="erase people (by address) from every table, week and history of the lake",
         description="Removes the rows about each person, their mentions elsewhere, rebuilds the weeks "
@@ -272,10 +282,54 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def print_run_summary(summary) -> None:
+    """`ona run`'s closing tables (stdout): records per source, then each week's outcome."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    sources = Table(title=f"run {summary.run_id} (key {summary.key_version})", title_justify="left")
+    counts = ("read", "accepted", "quarantined", "duplicates", "files_ingested", "files_skipped")
+    for column in ("source", "read", "accepted", "quarantined", "duplicates", "new files", "unchanged"):
+        sources.add_column(column, justify="left" if column == "source" else "right")
+    for name, s in summary.sources.items():
+        sources.add_row(name, *("" if s.get(k) is None else str(s[k]) for k in counts))
+    weeks = Table()
+    for column in ("week", "outcome", "failed checks", "warnings"):
+        weeks.add_column(column)
+    for week in summary.weeks:
+        gates = [g for g in summary.gates if g["week"] == week]
+        failed = [f"{g['table']}: {c}" for g in gates for c in g["failed"]]
+        outcome = ("published" if week in summary.published_weeks else
+                   "waiting for approval" if week in summary.waiting_weeks else "[red]blocked[/red]")
+        weeks.add_row(week, outcome, "\n".join(failed) or "0", str(sum(len(g["warnings"]) for g in gates)))
+    if summary.sources:
+        console.print(sources)
+    if summary.weeks:
+        console.print(weeks)
+    else:
+        console.print("no week to build: nothing new since the last build")
+    console.print(f"report: {summary.report}", highlight=False, soft_wrap=True)
+
+
+def _logging(args: argparse.Namespace) -> None:
+    """-v: everything on the terminal; otherwise a log file, and the stages shown (stderr)."""
+    from rich.console import Console
+
+    from jobs import progress
+
+    if args.verbose:
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("ona").setLevel(logging.INFO)
+        return
+    path = progress.quiet_logs(args.verb)
+    progress.show_stages(Console(stderr=True))
+    logging.getLogger("ona").debug("log file %s", path)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("ona").setLevel(logging.INFO if args.verbose else logging.WARNING)
+    _logging(args)
     from jobs.config import Settings
 
     try:  # a bad ONA_* value stops every command before it starts, in one line

@@ -100,6 +100,10 @@ def log_dir() -> Path:
     return Path(cache) / "ona" / "logs"
 
 
+# The handlers quiet_logs installed: (log file, our errors on the terminal).
+_installed: list[logging.Handler] = []
+
+
 def jvm_log_options() -> str | None:
     """Driver JVM options that send Spark's log to $ONA_SPARK_LOG_FILE (None: Spark's default)."""
     target = os.environ.get(SPARK_LOG_ENV, "").strip()
@@ -120,18 +124,41 @@ def quiet_logs(command: str) -> Path:
     path = folder / f"ona-{command}-{stamp}-{os.getpid()}.log"
     os.environ[SPARK_LOG_ENV] = str(path.with_suffix(".spark.log"))
 
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
     to_file = logging.FileHandler(path, encoding="utf-8")
     to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     to_terminal = logging.StreamHandler()
     to_terminal.setLevel(logging.ERROR)
     to_terminal.addFilter(lambda record: record.name.startswith("ona"))
     to_terminal.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-    root.addHandler(to_file)
-    root.addHandler(to_terminal)
+    root = logging.getLogger()
+    # A root handler also keeps Python's last-resort handler from printing every library's
+    # warnings; handlers of an earlier call in this process (tests call main() often) go.
+    for handler in _installed:
+        root.removeHandler(handler)
+        handler.close()
+    _installed[:] = [to_file, to_terminal]
+    for handler in _installed:
+        root.addHandler(handler)
     root.setLevel(logging.WARNING)
     logging.getLogger("ona").setLevel(logging.INFO)
     logging.captureWarnings(True)
     return path
+
+
+def keep_quiet() -> None:
+    """After a library configured logging itself (Airflow does on import, with handlers that
+    print to the terminal), send its loggers to the log file again; nothing without quiet_logs."""
+    if not _installed:
+        return
+    to_file = _installed[0]
+    root = logging.getLogger()
+    for logger in [root, *(logging.getLogger(name) for name in list(logging.root.manager.loggerDict))]:
+        for handler in list(logger.handlers):
+            if handler not in _installed and isinstance(handler, logging.StreamHandler) \
+                    and not isinstance(handler, logging.FileHandler):
+                logger.removeHandler(handler)
+                if not logger.propagate and logger is not root and to_file not in logger.handlers:
+                    logger.addHandler(to_file)
+    for handler in _installed:
+        if handler not in root.handlers:
+            root.addHandler(handler)

@@ -69,6 +69,11 @@ def get_spark(app_name: str = "ona") -> SparkSession:
         .config("spark.databricks.delta.schema.autoMerge.enabled", "true")
         .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "ona-warehouse"))
     )
+    from jobs.progress import jvm_log_options
+
+    log_options = jvm_log_options()
+    if log_options:  # `ona` without -v: Spark's own log goes to the command's log file
+        builder = builder.config("spark.driver.extraJavaOptions", log_options)
     # py4j logs every connection at INFO, which Airflow's root logger would print.
     logging.getLogger("py4j").setLevel(logging.WARNING)
     spark = builder.getOrCreate()

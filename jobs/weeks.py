@@ -56,7 +56,7 @@ def weeks_for_run(*, requested: Iterable[str], touched: Iterable[str], asset_tri
                   interval_start: datetime | None, now: datetime) -> list[str]:
     """Which weeks a weekly graph run builds (before the future-week rule above is applied):
 
-    - the weeks asked for (the `weeks` param: backfills, `ona demo`), else
+    - the weeks asked for (the `weeks` param: backfills, `make demo`), else
     - for a run triggered by bronze updates: exactly the weeks those updates touched (from the
       asset events' `weeks`; none -> nothing to build), else
     - for a scheduled (or plain manual) run: the ISO week of the data interval start, i.e. the
@@ -74,3 +74,10 @@ def weeks_for_run(*, requested: Iterable[str], touched: Iterable[str], asset_tri
 
 def _utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc) if moment.tzinfo is not None else moment
+
+
+def week_window(weeks: list[date]) -> tuple[datetime, datetime]:
+    """[Monday 00:00 UTC of the first week, Monday 00:00 UTC after the last week)."""
+    midnight = datetime.min.time()
+    return (datetime.combine(min(weeks), midnight, tzinfo=timezone.utc),
+            datetime.combine(max(weeks) + timedelta(days=7), midnight, tzinfo=timezone.utc))

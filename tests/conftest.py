@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,16 @@ os.environ.setdefault("AIRFLOW_HOME", str(PROJECT_ROOT / ".airflow"))
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(PROJECT_ROOT / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+# `ona` commands called by tests write their log files here, not under the home folder.
+os.environ.setdefault("ONA_LOG_DIR", tempfile.mkdtemp(prefix="ona-test-logs-"))
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test that needs the Spark session (directly or through a fixture) `spark`:
+    `make test-fast` runs the others."""
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.spark)
 
 
 @pytest.fixture(scope="session")

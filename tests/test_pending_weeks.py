@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from jobs import lake
-from jobs.pipeline import pending_weeks
+from jobs.stages.ingest import pending_weeks
 from schemas.quality import INGEST_RUNS_TABLE, VALIDATION_RUNS_TABLE
 
 

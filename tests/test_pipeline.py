@@ -42,7 +42,7 @@ def org(spark, tmp_path_factory):
     import os
 
     from jobs import pipeline
-    from jobs.demo.synthetic import DemoSpec, write_landing
+    from demo.synthetic import DemoSpec, write_landing
     from jobs.weeks import parse_week
 
     os.environ["ONA_PSEUDONYM_KEY"] = KEY
@@ -63,7 +63,7 @@ def test_every_record_is_accounted_for(org):
     for source, s in org["first"].sources.items():
         assert s["read"] == s["accepted"] + s["quarantined"] + s["duplicates"], source
     # The generator planted 3 broken mails, 2 broken events, 1 truncated Slack day file and
-    # 3 mails copied into two mailboxes (jobs/demo/synthetic.py).
+    # 3 mails copied into two mailboxes (demo/synthetic.py).
     sources = org["first"].sources
     assert sources["email"]["quarantined"] == 3 and sources["email"]["duplicates"] == 3
     assert sources["calendar"]["quarantined"] == 2
@@ -244,15 +244,23 @@ def test_no_raw_identifier_reaches_the_lake_or_the_report(org):
     assert leaked == []
 
 
-def test_pseudonym_cli_matches_the_lake(org, capsys):
+def test_pseudonym_cli_matches_the_lake(org, capsys, monkeypatch):
+    monkeypatch.delenv("ONA_INTERNAL_DOMAINS", raising=False)
     from jobs.cli import main
 
     with open(org["landing"] / "people" / "roster.csv", encoding="utf-8") as handle:
         email = next(csv.DictReader(handle))["email"]
-    assert main(["pseudonym", email]) == 0
+    assert main(["pseudonym", email, "--landing", str(org["landing"])]) == 0
     printed = capsys.readouterr().out.strip()
     people = delta_frame(org["lake"], "silver/people")
     assert printed in set(people["person"])
+    # Without a roster or ONA_INTERNAL_DOMAINS it refuses, as an ingest does: with no domain
+    # known, an outside address would get a person's pseudonym.
+    assert main(["pseudonym", email]) == 2
+    assert "no internal domains known" in capsys.readouterr().err
+    # An outside address is its domain's pseudonym, as in the lake.
+    assert main(["pseudonym", "someone@elsewhere.example", "--landing", str(org["landing"])]) == 0
+    assert capsys.readouterr().out.strip().startswith("x_")
 
 
 def test_report_is_self_contained_html(org):
@@ -273,7 +281,9 @@ def test_failed_gate_blocks_publish_and_keeps_previous_version(org, spark, monke
 
     lake, week = org["lake"], parse_week("2026-W11")
     versions = {t: DeltaTable(str(lake / t)).version() for t in GOLD}
-    real_gold_frames = pipeline.gold_frames
+    from jobs.stages import gold as gold_stage
+
+    real_gold_frames = gold_stage.gold_frames
 
     def corrupted(ctx, weeks, people_df):
         frames = real_gold_frames(ctx, weeks, people_df)
@@ -281,7 +291,7 @@ def test_failed_gate_blocks_publish_and_keeps_previous_version(org, spark, monke
         frames[path] = frames[path].withColumn("pagerank", F.col("pagerank") * 3)
         return frames
 
-    monkeypatch.setattr(pipeline, "gold_frames", corrupted)
+    monkeypatch.setattr(gold_stage, "gold_frames", corrupted)
     summary = pipeline.build(org["landing"], lake, [week], spark=spark)
     assert summary.published_weeks == []
     failed = [g for g in summary.gates if not g["success"]]
@@ -375,3 +385,29 @@ def test_a_run_killed_between_writes_leaves_the_week_as_it_was_and_a_rerun_repai
         # Same inputs, same values (sums to the last bits aside).
         pd.testing.assert_frame_equal(_values(_published(lake, table), keys[table]), _values(rows, keys[table]),
                                       check_exact=False, rtol=1e-9)
+
+
+def test_ona_run_shows_stages_and_a_summary_and_keeps_the_logs_in_a_file(org, tmp_path):
+    """`ona run` as a person runs it (its own process, no -v): stages on stderr, the summary
+    tables on stdout, Spark's and our log lines in files under ONA_LOG_DIR."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ONA_LOG_DIR": str(tmp_path / "logs")}
+    env.pop("ONA_SPARK_LOG_FILE", None)
+    ona = Path(sys.executable).with_name("ona")
+    done = subprocess.run([str(ona), "run", "--lake", str(org["lake"]), "--weeks", "2026-W10"], env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    week_row = next(line for line in done.stdout.splitlines() if "2026-W10" in line)
+    assert "published" in week_row
+    assert f"report: {org['lake']}/reports/" in done.stdout
+    # stderr: one line per stage, and the JVM launcher's own notice (printed before any logger).
+    stages = [line for line in done.stderr.splitlines() if line.strip()]
+    assert [line.split()[1] for line in stages if line.startswith("ok ")] == [
+        "silver", "gold", "gates", "publish", "report"]
+    assert [line for line in stages if not line.startswith("ok ") and "incubator modules" not in line] == []
+    logs = {p.name.split(".", 1)[1]: p.read_text() for p in (tmp_path / "logs").glob("ona-run-*")}
+    assert "ona.progress: gates:" in logs["log"]
+    assert "spark.log" in logs  # Spark's own WARN lines, out of the terminal

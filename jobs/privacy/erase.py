@@ -19,15 +19,16 @@ import logging
 import os
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs import lake
-from jobs.config import Settings
 from jobs.privacy.pseudonym import PERSON_PREFIX
 from jobs.privacy.scrub import drops, mentions, scrubbed_columns
 from jobs.sources.registry import EVENT_TIME
@@ -40,6 +41,13 @@ from schemas.quality import ERASURES_TABLE, VALIDATION_RUNS_TABLE
 log = logging.getLogger("ona")
 
 _PERSON = re.compile(rf"^{PERSON_PREFIX}[0-9a-f]{{16}}$")
+
+
+class Rebuilt(Protocol):
+    """What a rebuild reports (the weekly build's RunSummary): the weeks it published or staged."""
+
+    published_weeks: list[str]
+    waiting_weeks: list[str]
 
 
 @dataclass
@@ -56,7 +64,7 @@ class ErasureRecord:
     tables_vacuumed: int
     # Not stored (the log says them): built weeks the people appeared in that keep step 1's
     # scrubbed gold for now. Held back by their gates (needs a look); to be rebuilt by the
-    # caller (rebuild=False); past the bronze window (cannot be rebuilt: kept scrubbed).
+    # caller (no ``rebuild`` given); past the bronze window (cannot be rebuilt: kept scrubbed).
     weeks_held: list[str] = field(default_factory=list)
     weeks_not_rebuilt: list[str] = field(default_factory=list)
     weeks_past_bronze: list[str] = field(default_factory=list)
@@ -119,7 +127,7 @@ def _built_weeks(spark: SparkSession, lake_root: Path) -> set[date]:
 def _has_bronze(spark: SparkSession, lake_root: Path, monday: date) -> bool:
     """Whether bronze still holds events of the week: past the bronze window a rebuild would
     replace silver and gold with an empty week."""
-    from jobs.pipeline import week_window
+    from jobs.weeks import week_window
 
     start, end = week_window([monday])
     for source, column in EVENT_TIME.items():
@@ -144,14 +152,14 @@ def _delta_tables(lake_root: Path) -> list[str]:
 
 
 def erase(spark: SparkSession, lake_root: Path | str, pseudonyms: set[str], reason: str = "request",
-          settings: Settings | None = None, rebuild: bool = True, skip_if_absent: bool = False) -> ErasureRecord | None:
+          rebuild: Callable[[list[date]], Rebuilt] | None = None, skip_if_absent: bool = False) -> ErasureRecord | None:
     """Erase people (their ``p_`` pseudonyms) from every table, every derived week and every
     table's history; record the counts in quality/erasures. See the module docstring.
     ``skip_if_absent``: when no table names them, do nothing and return None (the opt-out list
-    is applied on every run; most runs find nothing left to erase)."""
+    is applied on every run; most runs find nothing left to erase). ``rebuild`` builds the
+    weeks they were in again and returns the run summary (the CLI passes the weekly build);
+    without it the caller builds ``weeks_not_rebuilt``."""
     from delta.tables import DeltaTable
-
-    from jobs import pipeline
 
     pseudonyms = set(pseudonyms)
     if not pseudonyms:
@@ -186,7 +194,7 @@ def erase(spark: SparkSession, lake_root: Path | str, pseudonyms: set[str], reas
     rebuilt: list[date] = []
     held: list[date] = []
     if rebuild and rebuildable:
-        summary = pipeline.build(None, lake_root, rebuildable, settings, spark)
+        summary = rebuild(rebuildable)
         # A week staged for approval was rebuilt too: its waiting candidate is the scrubbed one.
         done = set(summary.published_weeks) | set(summary.waiting_weeks)
         rebuilt = [w for w in rebuildable if label(w) in done]

@@ -112,7 +112,7 @@ def load_key(key_file: str | os.PathLike | None = None) -> bytes:
         return check_key(Path(path).read_bytes().strip())
     raise MissingKeyError(
         f"No pseudonym key: set {KEY_ENV}, or {KEY_FILE_ENV} to a file holding the key "
-        "(`ona demo` creates a local development key)."
+        "(`make demo` creates a local development key)."
     )
 
 

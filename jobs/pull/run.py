@@ -3,7 +3,7 @@
 For each vendor (its Airflow connection ``ona_<vendor>`` configured): load its cursors from
 the lake, pull its kinds in order (the directory first: mail and calendars are read per
 directory user), load each kind through the same path as landed files
-(``jobs.pipeline.load_outcome``), then save that kind's cursors. Which weeks the pulled
+(``jobs.stages.ingest.load_outcome``), then save that kind's cursors. Which weeks the pulled
 records touch is recorded in ``quality/ingest_runs`` and returned, so the weekly build
 rebuilds exactly those (docs/pull.md).
 """
@@ -21,9 +21,8 @@ from pyspark.sql import SparkSession
 
 from jobs.pull import connections, state
 from jobs.pull.base import DirectoryUser, PullContext, PullOutcome
-from jobs.pull.http import PullError
 from jobs.sources.registry import VENDORS, vendor_kinds
-from jobs.weeks import label, week_start
+from jobs.weeks import week_start
 
 log = logging.getLogger("ona.pull")
 
@@ -66,7 +65,9 @@ def pull(lake_root: Path, vendors: list[str] | None = None, weeks: list[date] | 
     """Pull the vendors (default: every configured one). Raises PullError subclasses with one
     clear line (auth refused, API unreachable, not configured); what was loaded before the
     error stays loaded, with its cursors."""
-    from jobs.pipeline import RunContext, SourceSummary, load_opt_out, load_outcome, make_pseudonymiser, week_window
+    from jobs.stages.context import RunContext, load_opt_out, make_pseudonymiser
+    from jobs.stages.ingest import SourceSummary, load_outcome
+    from jobs.weeks import week_window
     from jobs.spark import get_spark
 
     lake_root = Path(lake_root)

@@ -10,12 +10,12 @@ and week labels only: never a pseudonym, an address, a person erased or a value 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, select_autoescape
 
 if TYPE_CHECKING:
-    from jobs.pipeline import RunContext, RunSummary
     from jobs.quality.checks import GateResult
 
 _TEMPLATE = """<!doctype html>
@@ -179,7 +179,7 @@ _TEMPLATE = """<!doctype html>
 """
 
 
-def privacy_counts(summary: "RunSummary") -> list[tuple[str, int | str]]:
+def privacy_counts(summary) -> list[tuple[str, int | str]]:
     """Records kept out of the ties; exclusions and suppression have their own sections."""
     silver = summary.silver
     return [
@@ -225,7 +225,9 @@ def _weeks(entries: Any) -> list[str]:
     return [one(e) for e in entries or []]
 
 
-def write_report(ctx: "RunContext", summary: "RunSummary", results: list["GateResult"]) -> None:
+def write_report(report_dir: Path, summary, results: list["GateResult"]) -> None:
+    """validation.html and summary.json of a run into ``report_dir``; ``summary`` is the run's
+    RunSummary (jobs/stages/summary.py: the report sits below the stages and only reads it)."""
     from jobs.weeks import label
 
     # Summaries written before the privacy field existed still render, with "not recorded".
@@ -242,6 +244,6 @@ def write_report(ctx: "RunContext", summary: "RunSummary", results: list["GateRe
         rejected=_weeks(approval.get("rejected")),
         other_counts=privacy_counts(summary), week_label=label,
     )
-    ctx.report_dir.mkdir(parents=True, exist_ok=True)
-    (ctx.report_dir / "validation.html").write_text(page, encoding="utf-8")
-    (ctx.report_dir / "summary.json").write_text(summary.to_json(), encoding="utf-8")
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "validation.html").write_text(page, encoding="utf-8")
+    (report_dir / "summary.json").write_text(summary.to_json(), encoding="utf-8")

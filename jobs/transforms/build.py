@@ -1,6 +1,6 @@
 """Silver frames in, gold frames out: the whole weekly computation, with no lake read or write.
 
-The pipeline (jobs/pipeline.py) reads silver and the published gold history, calls
+The gold stage (jobs/stages/gold.py) reads silver and the published gold history, calls
 `build_gold`, gates and publishes; the benchmark and the tests call `build_gold` directly on
 frames they made. Each gold table's own function lives in jobs/transforms/gold.py (edges,
 person metrics, group matrix, summary), cohesion.py (E-I, density, cohorts) and change.py

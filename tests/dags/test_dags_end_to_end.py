@@ -10,8 +10,8 @@ pytestmark = pytest.mark.slow
 def test_ingest_dags_then_weekly_graph_dag_publish_the_week(spark, tmp_path, monkeypatch):
     from deltalake import DeltaTable
 
-    from jobs.demo.run import latest_summary, run_dags
-    from jobs.demo.synthetic import DemoSpec, write_landing
+    from demo.run import latest_summary, run_dags
+    from demo.synthetic import DemoSpec, write_landing
 
     monkeypatch.setenv("ONA_PSEUDONYM_KEY", "436460dffc75a9d12f86f8a0af996b209dd728a5315260fd69f706f2f2f7cff3")
     landing, lake = tmp_path / "landing", tmp_path / "lake"

@@ -19,7 +19,7 @@ import icalendar
 import pytest
 import recurring_ical_events
 
-from jobs.demo.synthetic import BROKEN, ROSTER_HEADER, DemoSpec, write_landing
+from demo.synthetic import BROKEN, ROSTER_HEADER, DemoSpec, write_landing
 
 # Small enough to be fast (about a second); three weeks so that the weekly team meeting has
 # an occurrence left on each side of its EXDATE.
@@ -70,11 +70,12 @@ def test_identical_bytes_under_another_hash_seed(landing, tmp_path):
     other = tmp_path / "other"
     code = (
         "import sys; from pathlib import Path;"
-        "from jobs.demo.synthetic import DemoSpec, write_landing;"
+        "from demo.synthetic import DemoSpec, write_landing;"
         f"write_landing(Path(sys.argv[1]), DemoSpec(n_people={SPEC.n_people}, weeks={SPEC.weeks}))"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    subprocess.run([sys.executable, "-c", code, str(other)], check=True, env=env, timeout=120)
+    subprocess.run([sys.executable, "-c", code, str(other)], check=True, env=env, timeout=120,
+                   cwd=Path(__file__).resolve().parents[2])  # demo/ is beside the package, not installed
     assert _files(other) == _files(root)
 
 

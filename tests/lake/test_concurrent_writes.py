@@ -78,7 +78,7 @@ def test_four_ingests_at_once_then_a_build_beside_them(spark, tmp_path, monkeypa
     """The four ingest DAGs start together on an empty lake; then the weekly build runs while
     they ingest again. Nothing fails, and nothing is lost: bronze holds what was planted."""
     from jobs import pipeline
-    from jobs.demo.synthetic import DemoSpec, write_landing
+    from demo.synthetic import DemoSpec, write_landing
     from jobs.weeks import parse_week
     from schemas.bronze import BRONZE, SOURCES
     from schemas.state import LANDING_MANIFEST

@@ -79,7 +79,7 @@ def erased(spark, tmp_path_factory):
 
     from jobs import pipeline
     from jobs.cli import main
-    from jobs.demo.synthetic import DemoSpec, write_landing
+    from demo.synthetic import DemoSpec, write_landing
 
     root = tmp_path_factory.mktemp("erase")
     landing, lake = root / "landing", root / "lake"

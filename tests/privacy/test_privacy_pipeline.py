@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from jobs.stages.ingest import OPTED_OUT_RECORDS
+from jobs.stages.summary import OTHER_KEY_VERSION
+
 pytestmark = pytest.mark.slow
 
 KEY = "3c9d1f5e7a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e1f3a5b7c9d1e3f5a7b9c2d"
@@ -70,7 +73,7 @@ def test_collapsed_and_dropped_are_counted_and_opt_out_reaches_back_through_hist
     assert first.weeks == ["2026-W11"] and first.published_weeks == ["2026-W11"], first.gates
     excluded = first.privacy["excluded"]
     assert excluded[EXTERNAL] == 2 and excluded[UNUSABLE] == 1
-    assert excluded[pipeline.OTHER_KEY_VERSION] == 0
+    assert excluded[OTHER_KEY_VERSION] == 0
     olga = pseudonym("olga")
     assert every_file_holds(lake, olga)  # before the opt-out, the lake knows her
 
@@ -79,7 +82,7 @@ def test_collapsed_and_dropped_are_counted_and_opt_out_reaches_back_through_hist
     (landing / "email" / "m4.eml").write_text(eml("olga@example.org", "bob@example.org", day=11, n=5))
     second = pipeline.run(landing, lake, spark=spark)
     assert second.privacy["excluded"]["people on the opt-out list"] == 1
-    assert second.privacy["excluded"][pipeline.OPTED_OUT_RECORDS] == 1  # m4, the new one
+    assert second.privacy["excluded"][OPTED_OUT_RECORDS] == 1  # m4, the new one
     assert "2026-W11" in second.published_weeks
     assert every_file_holds(lake, olga) == []
     senders = DeltaTable(str(lake / "bronze/email")).to_pandas()["sender"]
@@ -106,7 +109,7 @@ def test_a_rotated_key_never_double_counts(spark, tmp_path, env):
     events = DeltaTable(str(lake / "silver/events")).to_pandas()
     assert len(events[events["source"] == "email"]) == 4  # not 8
     # 4 old messages + 8 old roster rows are kept in bronze but not used.
-    assert second.privacy["excluded"][pipeline.OTHER_KEY_VERSION] == 12
+    assert second.privacy["excluded"][OTHER_KEY_VERSION] == 12
     metrics = DeltaTable(str(lake / "gold/person_metrics_weekly")).to_pandas()
     assert set(metrics["person"]) == {pseudonym(n, NEW_KEY) for n in ROSTER}
 

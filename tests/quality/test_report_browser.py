@@ -15,11 +15,11 @@ from dataclasses import asdict, fields
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from jobs.pipeline import RunSummary, SourceSummary
+from jobs.stages.ingest import SourceSummary
+from jobs.stages.summary import RunSummary
 from jobs.quality.checks import CheckResult, GateResult
 from jobs.quality.report import write_report
 
@@ -121,9 +121,8 @@ def _results() -> list[GateResult]:
 
 
 def _render(tmp_path: Path, privacy: dict | None) -> Path:
-    ctx = SimpleNamespace(report_dir=tmp_path / "report")
-    write_report(ctx, _summary(privacy), _results())
-    return ctx.report_dir / "validation.html"
+    write_report(tmp_path / "report", _summary(privacy), _results())
+    return tmp_path / "report" / "validation.html"
 
 
 def _chromium() -> str:

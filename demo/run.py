@@ -1,4 +1,4 @@
-"""`ona demo`: a synthetic organisation, the Airflow DAGs run on it in-process, a summary.
+"""`make demo`: a synthetic organisation, the Airflow DAGs run on it in-process, a summary.
 
 The DAGs run with `dag.test()` (SQLite metadata DB under AIRFLOW_HOME, no scheduler): the four
 ingest DAGs, then the weekly graph DAG for the generated weeks, exactly the code a scheduler
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from jobs.privacy.pseudonym import KEY_ENV, KEY_FILE_ENV, create_dev_key
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_dags(landing: Path, lake: Path, weeks: list[str]) -> None:
@@ -24,6 +24,9 @@ def run_dags(landing: Path, lake: Path, weeks: list[str]) -> None:
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     from airflow.dag_processing.dagbag import DagBag
 
+    from jobs.progress import keep_quiet
+
+    keep_quiet()  # Airflow configured its logging on import: back to the log file unless -v
     bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
@@ -132,7 +135,7 @@ def print_summary(lake: Path, summary: dict) -> None:
 
 
 def run_demo(folder: Path, n_people: int = 300, weeks: int = 4, seed: int = 7) -> int:
-    from jobs.demo.synthetic import DemoSpec, write_landing
+    from demo.synthetic import DemoSpec, write_landing
     from jobs.weeks import label
 
     folder = folder.resolve()

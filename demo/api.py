@@ -1,4 +1,4 @@
-"""`ona demo --api`: the pull path, offline. A local emulator of Microsoft Graph, Google
+"""`python -m demo --api`: the pull path, offline. A local emulator of Microsoft Graph, Google
 Workspace and Slack (the test suite's, tests/emulator/) serves a small fictional organisation;
 `ona pull` runs twice against it (the second pass after a few changes: a new mail, a new
 Slack reply, a cancelled meeting) and the touched weeks are built, gated and published.
@@ -17,7 +17,7 @@ from pathlib import Path
 from jobs.privacy.pseudonym import KEY_ENV, KEY_FILE_ENV, create_dev_key
 from jobs.sources.registry import VENDORS, connection_id
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The emulated organisation lives in 2026-W14 and W15: the demo's "today" is the Thursday of
 # W15, so that the default windows (8 weeks back on a first pull) reach its records.
 DEMO_NOW = datetime(2026, 4, 9, 18, 0, tzinfo=timezone.utc)
@@ -30,7 +30,7 @@ def _emulator():
         from tests.emulator import org as org_module
         from tests.emulator import serve
     except ImportError as exc:  # an installed package without the repository's tests/
-        raise SystemExit(f"ona demo --api needs the repository's tests/emulator ({exc})") from exc
+        raise SystemExit(f"python -m demo --api needs the repository's tests/emulator ({exc})") from exc
     return serve, org_module
 
 
