@@ -36,11 +36,10 @@ def make_ingest_dag(source: str):
     def ingest_dag():
         @task(task_id=f"ingest_{source}", outlets=[BRONZE_ASSETS[source]])
         def ingest(params=None, outlet_events=None):
-            from pathlib import Path
-
+            from jobs.assets import folder_param
             from jobs.pipeline import ingest as ingest_job
 
-            summary = ingest_job(Path(params["landing"]), Path(params["lake"]), source)
+            summary = ingest_job(folder_param(params, "landing"), folder_param(params, "lake"), source)
             outlet_events[BRONZE_ASSETS[source]].extra = asdict(summary)
             return asdict(summary)
 

@@ -40,19 +40,18 @@ def make_pull_dag(vendor: str, kinds: tuple[str, ...]):
     def pull_dag():
         @task(task_id=f"pull_{vendor}", outlets=outlets)
         def pull(params=None, outlet_events=None):
-            from pathlib import Path
-
             from airflow.sdk.exceptions import AirflowSkipException
 
+            from jobs.assets import folder_param
             from jobs.pull.connections import is_configured
             from jobs.pull.run import pull as pull_job
             from jobs.weeks import parse_week
 
             if not is_configured(vendor):
                 raise AirflowSkipException(f"connection ona_{vendor} is not configured")
-            landing = Path(params["landing"]) if params.get("landing") else None
+            landing = folder_param(params, "landing", required=False)
             weeks = sorted(parse_week(w) for w in params.get("weeks") or []) or None
-            summary = pull_job(Path(params["lake"]), [vendor], weeks, landing=landing)
+            summary = pull_job(folder_param(params, "lake"), [vendor], weeks, landing=landing)
             kind_summaries = {}
             for value in summary.kinds.values():  # "<kind> (<vendor>)" -> SourceSummary (as a dict)
                 value = value if isinstance(value, dict) else asdict(value)

@@ -28,16 +28,13 @@ from jobs.assets import path_params
 def ona_retention():
     @task
     def apply_retention(params=None) -> list[dict]:
-        from pathlib import Path
-
+        from jobs.assets import folder_param
         from jobs.config import Settings
         from jobs.privacy.retention import apply_retention as retain
         from jobs.spark import get_spark
 
-        if not params.get("lake"):
-            # An empty path would be the worker's current folder: never delete there.
-            raise ValueError("no lake: set ONA_LAKE or the run's `lake` param")
-        rows = retain(get_spark(), Path(params["lake"]), Settings.from_env().retention)
+        # Never the worker's current folder: an empty `lake` is refused.
+        rows = retain(get_spark(), folder_param(params, "lake"), Settings.from_env().retention)
         # XCom is JSON: dates and timestamps as ISO text.
         return [{k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in r.items()} for r in rows]
 

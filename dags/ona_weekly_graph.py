@@ -57,18 +57,17 @@ def ona_weekly_graph():
 
     @task
     def build(weeks: list[str], params=None) -> dict:
-        from pathlib import Path
-
         from airflow.sdk.exceptions import AirflowSkipException
 
         if not weeks:
             raise AirflowSkipException("no week to build (the updates touched no week up to the current one)")
 
+        from jobs.assets import folder_param
         from jobs.pipeline import build as build_job
         from jobs.weeks import parse_week
 
-        landing = Path(params["landing"]) if params.get("landing") else None
-        summary = build_job(landing, Path(params["lake"]), [parse_week(w) for w in weeks])
+        landing = folder_param(params, "landing", required=False)
+        summary = build_job(landing, folder_param(params, "lake"), [parse_week(w) for w in weeks])
         failed = [g for g in summary.gates if not g["success"]]
         if failed:
             # The unpublished weeks keep their previous version; the run shows red.

@@ -64,3 +64,21 @@ def path_params() -> dict[str, Param]:
         "landing": Param(os.environ.get("ONA_LANDING", ""), type="string", description="landing folder"),
         "lake": Param(os.environ.get("ONA_LAKE", ""), type="string", description="lake root"),
     }
+
+
+class MissingFolderParam(ValueError):
+    """A DAG run without its landing or lake folder: refused, never the worker's working directory."""
+
+
+def folder_param(params: dict | None, name: str, required: bool = True) -> Path | None:
+    """The run's ``landing`` or ``lake`` folder. An empty value (ONA_LANDING / ONA_LAKE unset and
+    no run conf) is a clear error for a required one, None for an optional one: ``Path("")`` would
+    be the worker's working directory, where a lake must never appear by accident."""
+    value = str((params or {}).get(name) or "").strip()
+    if value:
+        return Path(value)
+    if required:
+        raise MissingFolderParam(
+            f"the DAG param {name!r} is empty: set ONA_{name.upper()} in the Airflow environment or pass "
+            f'{{"{name}": "/path"}} in the run conf')
+    return None

@@ -60,13 +60,15 @@ def org(spark, tmp_path_factory):
 
 
 def test_every_record_is_accounted_for(org):
-    for source, s in org["first"].sources.items():
-        assert s["read"] == s["accepted"] + s["quarantined"] + s["duplicates"], source
     # The generator planted 3 broken mails, 2 broken events, 1 truncated Slack day file and
-    # 3 mails copied into two mailboxes (demo/synthetic.py).
-    sources = org["first"].sources
+    # 3 mails copied into two mailboxes (demo/synthetic.py), and counts what it wrote.
+    sources, planted = org["first"].sources, org["counts"]
+    assert sources["email"]["read"] == planted["email_messages_written"]
+    assert sources["email"]["accepted"] == planted["emails"]
     assert sources["email"]["quarantined"] == 3 and sources["email"]["duplicates"] == 3
+    assert sources["calendar"]["accepted"] == planted["meeting_occurrences"]
     assert sources["calendar"]["quarantined"] == 2
+    assert sources["chat"]["accepted"] == planted["chat_messages"]
     assert sources["chat"]["quarantined"] == 1
     assert sources["people"]["accepted"] == 60
 

@@ -189,3 +189,29 @@ def test_pull_task_skips_unconfigured_vendors_and_sends_each_kinds_weeks(dagbag,
     assert outlet_events[BRONZE_ASSETS["calendar"]].extra["weeks"] == ["2026-W14"]
     assert outlet_events[BRONZE_ASSETS["people"]].extra["weeks"] == []
     assert outlet_events[BRONZE_ASSETS["email"]].extra == {}  # not pulled: no weeks to build
+
+
+@pytest.mark.parametrize("dag_id, task_id", [
+    ("ona_ingest_email", "ingest_email"),
+    ("ona_weekly_graph", "build"),
+    ("ona_pull_msgraph", "pull_msgraph"),
+    ("ona_retention", "apply_retention"),
+])
+def test_a_run_without_its_lake_folder_is_refused_not_run_in_the_working_directory(
+        dagbag, dag_id, task_id, monkeypatch, tmp_path):
+    """ONA_LAKE unset and no run conf: the task fails with one clear error before touching
+    anything, and nothing appears in the worker's working directory."""
+    from jobs.assets import MissingFolderParam
+    from jobs.pull import connections
+
+    monkeypatch.setattr(connections, "is_configured", lambda vendor: True)
+    monkeypatch.chdir(tmp_path)
+    task = dagbag.get_dag(dag_id).get_task(task_id).python_callable
+    kwargs = {"params": {"landing": "/landing", "lake": "", "weeks": []}}
+    if dag_id == "ona_weekly_graph":
+        kwargs["weeks"] = ["2026-W10"]
+    if dag_id.startswith(("ona_ingest", "ona_pull")):
+        kwargs["outlet_events"] = _outlet_events()
+    with pytest.raises(MissingFolderParam, match="the DAG param 'lake' is empty: set ONA_LAKE"):
+        task(**kwargs)
+    assert list(tmp_path.iterdir()) == []
