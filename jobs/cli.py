@@ -201,7 +201,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="ona", description="Collaboration-network pipeline")
+    parser = _Parser(
+        prog="ona", description="Collaboration-network pipeline",
+        epilog="Configuration: the ONA_* variables, over an optional TOML file named by ONA_CONFIG "
+               "(sections ties, privacy, retention, dp, graph, roles; keys as in jobs/config.py); see the README. "
+               "A bad value stops every command with one line and exit 2.")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log everything to the terminal (our INFO lines, Spark's and Airflow's logs); "
                              "without it they go to a file under $ONA_LOG_DIR (default ~/.cache/ona/logs)")
@@ -335,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     try:  # a bad ONA_* value stops every command before it starts, in one line
         Settings.from_env()
     except ValueError as exc:
-        print(f"ona: bad configuration (ONA_* variables): {exc}", file=sys.stderr)
+        print(f"ona: bad configuration (ONA_CONFIG file or ONA_* variables): {exc}", file=sys.stderr)
         return 2
     return args.func(args)
 

@@ -1,10 +1,19 @@
-"""Tunable rules of the pipeline. docs/metrics.md explains the tie rules, docs/privacy.md the
-privacy knobs; `Settings.from_env()` reads the ONA_* variables a deployment sets."""
+"""Tunable rules of the pipeline, read in one place. docs/metrics.md explains the tie and role
+rules, docs/privacy.md the privacy knobs, docs/engines.md the graph rules.
+
+`Settings.from_env()` is what every entry point calls (the CLI, the DAG tasks, the pipeline):
+the defaults below, then an optional TOML file named by ONA_CONFIG (sections `ties`,
+`privacy`, `retention`, `dp`, `graph`, `roles`; keys are the field names), then the ONA_*
+variables, which win. A key or section that does not exist, a value of the wrong type or out
+of range is a ValueError naming it (`ona` prints it in one line and exits 2).
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -122,8 +131,28 @@ class Settings:
     roles: RoleRules = field(default_factory=RoleRules)
 
     @classmethod
+    def from_file(cls, path: Path | str) -> "Settings":
+        """Defaults overridden by a TOML file (module docstring)."""
+        try:
+            with open(path, "rb") as handle:
+                data = tomllib.load(handle)
+        except OSError as exc:
+            raise ValueError(f"ONA_CONFIG: cannot read {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"ONA_CONFIG: {path} is not TOML: {exc}") from None
+        settings = cls()
+        sections = {f.name: f for f in fields(cls)}
+        changed = {}
+        for section, values in data.items():
+            if section not in sections or not isinstance(values, dict):
+                raise ValueError(f"ONA_CONFIG: unknown section [{section}] in {path} "
+                                 f"(sections: {', '.join(sections)})")
+            changed[section] = _with_values(getattr(settings, section), values, section)
+        return replace(settings, **changed)
+
+    @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
-        """Defaults, overridden by the ONA_* variables documented in docs/privacy.md."""
+        """Defaults, then the ONA_CONFIG file, then the ONA_* variables (module docstring)."""
         env = os.environ if environ is None else environ
 
         def flag(name: str) -> bool | None:
@@ -137,7 +166,8 @@ class Settings:
         def overrides(**values):
             return {k: v for k, v in values.items() if v is not None}
 
-        settings = cls()
+        config = (env.get("ONA_CONFIG") or "").strip()
+        settings = cls.from_file(config) if config else cls()
         return replace(
             settings,
             privacy=replace(settings.privacy, **overrides(
@@ -161,3 +191,25 @@ class Settings:
                 betweenness_epsilon=pick("ONA_GRAPH_BETWEENNESS_EPSILON", float),
                 harmonic_landmarks=pick("ONA_GRAPH_HARMONIC_LANDMARKS", int))),
         )
+
+
+def _with_values(rules, values: dict, section: str):
+    """``rules`` (one frozen section) with the file's values, each checked against the field's
+    type; the section's own checks (__post_init__) run on the result."""
+    known = {f.name: f for f in fields(rules)}
+    changes = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ValueError(f"ONA_CONFIG: unknown key {key!r} in [{section}] (keys: {', '.join(known)})")
+        default = getattr(rules, key)
+        if isinstance(default, tuple) and isinstance(value, list):
+            value = tuple(value)
+        elif isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        wanted = type(default) if default is not None else str
+        if not isinstance(value, wanted) or (isinstance(value, bool) and wanted is not bool):
+            kind = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
+                    "tuple": "a list"}[wanted.__name__]
+            raise ValueError(f"ONA_CONFIG: [{section}] {key} must be {kind}, not {value!r}")
+        changes[key] = value
+    return replace(rules, **changes)
