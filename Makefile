@@ -40,7 +40,7 @@ test: setup
 
 # The tests that need neither the Spark session nor a whole run: parsers, pulls against the
 # emulator, privacy rules, config, CLI usage errors.
-test-fast: $(VENV)/.installed
+test-fast: setup
 	$(VENV)/bin/pytest -m "not slow and not spark"
 
 bench: setup
