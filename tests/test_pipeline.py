@@ -6,7 +6,11 @@ Slow (one full run plus a rerun); marked, and still run in CI.
 from __future__ import annotations
 
 import csv
+import os
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -343,15 +347,21 @@ def _values(frame, keys):
     return frame.drop(columns="run_id").sort_values(keys).reset_index(drop=True)
 
 
-def test_a_run_killed_between_writes_leaves_the_week_as_it_was_and_a_rerun_repairs_it(org, spark):
-    import signal
-    import subprocess
-    import sys
+def _ona_run(lake: Path, week: str, log_dir: Path) -> subprocess.CompletedProcess:
+    """`ona run` as a person runs it: its own process, no -v."""
+    env = {**os.environ, "ONA_LOG_DIR": str(log_dir)}
+    env.pop("ONA_SPARK_LOG_FILE", None)
+    ona = Path(sys.executable).with_name("ona")
+    return subprocess.run([str(ona), "run", "--lake", str(lake), "--weeks", week], env=env,
+                          capture_output=True, text=True, timeout=900)
 
-    from jobs import pipeline
-    from jobs.weeks import parse_week
 
-    lake, week = org["lake"], parse_week("2026-W11")
+def test_a_run_killed_between_writes_leaves_the_week_as_it_was_and_ona_run_repairs_it(org, tmp_path):
+    """A build killed (SIGKILL) after its second gold table: every table of the week is still
+    the previous run's, through quality/published_weeks. Then `ona run` (a process of its own)
+    repairs the week, showing its stages on stderr and its summary on stdout, with its logs
+    and Spark's in files under ONA_LOG_DIR."""
+    lake = org["lake"]
     pointer_before = delta_frame(lake, "quality/published_weeks")
     before = {t: _published(lake, t) for t in [*GOLD, *SILVER_WEEK_TABLES]}
     keys = {**GOLD_KEYS, "silver/events": ["event_id"], "silver/interactions": ["week_start", "event_id", "src", "dst"],
@@ -374,42 +384,32 @@ def test_a_run_killed_between_writes_leaves_the_week_as_it_was_and_a_rerun_repai
         pd.testing.assert_frame_equal(_values(_published(lake, table), keys[table]), _values(rows, keys[table]))
     assert killed_run not in set(delta_frame(lake, "quality/validation_runs")["run_id"])
 
-    # A rerun publishes the week and removes what the killed run left.
-    rerun = pipeline.build(None, lake, [week], spark=spark)
-    assert rerun.published_weeks == ["2026-W11"]
+    # `ona run` publishes the week again and removes what the killed run left.
+    done = _ona_run(lake, "2026-W11", tmp_path / "logs")
+    assert done.returncode == 0, done.stderr[-2000:]
     pointer = delta_frame(lake, "quality/published_weeks").set_index("week_start")["run_id"]
-    assert pointer[pd.Timestamp("2026-03-09").date()] == rerun.run_id
+    rerun_id = pointer[pd.Timestamp("2026-03-09").date()]
+    assert rerun_id not in pointer_runs | {killed_run}
     for table, rows in before.items():
         stored = delta_frame(lake, table)
         in_week = stored[stored["week_start"].astype(str) == "2026-03-09"]
-        assert set(in_week["run_id"]) == {rerun.run_id}, table
+        assert set(in_week["run_id"]) == {rerun_id}, table
         assert killed_run not in set(stored["run_id"]), table
         # Same inputs, same values (sums to the last bits aside).
         pd.testing.assert_frame_equal(_values(_published(lake, table), keys[table]), _values(rows, keys[table]),
                                       check_exact=False, rtol=1e-9)
 
-
-def test_ona_run_shows_stages_and_a_summary_and_keeps_the_logs_in_a_file(org, tmp_path):
-    """`ona run` as a person runs it (its own process, no -v): stages on stderr, the summary
-    tables on stdout, Spark's and our log lines in files under ONA_LOG_DIR."""
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "ONA_LOG_DIR": str(tmp_path / "logs")}
-    env.pop("ONA_SPARK_LOG_FILE", None)
-    ona = Path(sys.executable).with_name("ona")
-    done = subprocess.run([str(ona), "run", "--lake", str(org["lake"]), "--weeks", "2026-W10"], env=env,
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-2000:]
-    week_row = next(line for line in done.stdout.splitlines() if "2026-W10" in line)
+    # What the person saw: the summary tables on stdout...
+    week_row = next(line for line in done.stdout.splitlines() if "2026-W11" in line)
     assert "published" in week_row
-    assert f"report: {org['lake']}/reports/" in done.stdout
-    # stderr: one line per stage, and the JVM launcher's own notice (printed before any logger).
+    assert f"run {rerun_id}" in done.stdout and f"report: {lake}/reports/{rerun_id}/" in done.stdout
+    # ...one line per stage on stderr, besides the JVM launcher's own notice (printed before
+    # any logger exists)...
     stages = [line for line in done.stderr.splitlines() if line.strip()]
     assert [line.split()[1] for line in stages if line.startswith("ok ")] == [
         "silver", "gold", "gates", "publish", "report"]
     assert [line for line in stages if not line.startswith("ok ") and "incubator modules" not in line] == []
+    # ...and the rest in the log files.
     logs = {p.name.split(".", 1)[1]: p.read_text() for p in (tmp_path / "logs").glob("ona-run-*")}
-    assert "ona.progress: gates:" in logs["log"]
+    assert "ona.progress: gates:" in logs["log"] and "publishing weeks 2026-W11" in logs["log"]
     assert "spark.log" in logs  # Spark's own WARN lines, out of the terminal
