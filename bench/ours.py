@@ -155,7 +155,7 @@ def full_run(ctx: RunContext, weeks: list[date], instrument: bool = True) -> dic
     for name in ("run_gates", "_published_row_counts"):
         patches.append((gate, name, timer("gates")))
     # The publish: candidate writes, the switch of quality/published_weeks and the tidy-up.
-    patches.append((publish, "write_candidate", timer("gold_writes")))
+    patches.append((publish, "write_candidates", timer("gold_writes")))
     patches.append((publish, "make_current", timer("gold_writes")))
     patches.append((gate, "_record_validation_runs", timer("gold_writes")))
     with ExitStack() as stack:

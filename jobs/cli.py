@@ -314,6 +314,10 @@ def print_run_summary(summary) -> None:
     else:
         console.print("no week to build: nothing new since the last build")
     console.print(f"report: {summary.report}", highlight=False, soft_wrap=True)
+    from jobs.progress import log_file
+
+    if log_file():  # where the rest of what the run said went (no -v)
+        console.print(f"log: {log_file()}", highlight=False, soft_wrap=True)
 
 
 def _logging(args: argparse.Namespace) -> None:
@@ -326,9 +330,8 @@ def _logging(args: argparse.Namespace) -> None:
         logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("ona").setLevel(logging.INFO)
         return
-    path = progress.quiet_logs(args.verb)
+    progress.quiet_logs(args.verb)
     progress.show_stages(Console(stderr=True))
-    logging.getLogger("ona").debug("log file %s", path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -144,22 +144,6 @@ def merge_rows(spark: SparkSession, lake: Path | str, table: Table, df: DataFram
     merge.execute()
 
 
-@_committed
-def replace_weeks(
-    spark: SparkSession, lake: Path | str, table: Table, df: DataFrame, weeks: list[date]
-) -> None:
-    """Replace the given weeks of a week-partitioned table and nothing else."""
-    if not weeks:
-        return
-    df = conform(df, table)
-    path = table_path(lake, table)
-    week_list = ", ".join(f"DATE'{w.isoformat()}'" for w in sorted(set(weeks)))
-    writer = df.write.format("delta").mode("overwrite").partitionBy(*table.partition_by)
-    if exists(spark, lake, table):
-        writer = writer.option("replaceWhere", f"week_start IN ({week_list})")
-    writer.save(path)
-
-
 _RUN_ID_VALUE = re.compile(r"^[\w.:-]+$")
 
 

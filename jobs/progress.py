@@ -46,6 +46,7 @@ class _Display:
     def __init__(self, console) -> None:
         self.console = console
         self.status = None
+        self.current: str | None = None
 
     def begin(self, name: str) -> None:
         if self.status is not None:  # a stage inside a stage: the outer one keeps its line
@@ -143,6 +144,11 @@ def quiet_logs(command: str) -> Path:
     logging.getLogger("ona").setLevel(logging.INFO)
     logging.captureWarnings(True)
     return path
+
+
+def log_file() -> Path | None:
+    """The file quiet_logs sends this process's logs to, if it did."""
+    return Path(_installed[0].baseFilename) if _installed else None
 
 
 def keep_quiet() -> None:

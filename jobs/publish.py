@@ -5,7 +5,7 @@ Delta commits one table at a time, so a week spread over nine tables cannot be r
 commit. Instead every row of a run-tagged table (``Table.run_tagged``) carries the run that
 wrote it, and `quality/published_weeks` names the current run of each week:
 
-1. a build writes its candidate rows of the weeks next to the current ones (``write_candidate``);
+1. a build writes its candidate rows of the weeks next to the current ones (``write_candidates``);
 2. one MERGE into `quality/published_weeks` switches the weeks to the build's run
    (``make_current``): the commit point;
 3. the other runs' rows of those weeks are deleted (tidying, so that a table read on its own
@@ -45,12 +45,14 @@ def current_runs(spark: SparkSession, lake_root: Path | str, weeks: list[date] |
     return {r["week_start"]: r[RUN_ID] for r in pointer.select("week_start", RUN_ID).collect()}
 
 
-def write_candidate(spark: SparkSession, lake_root: Path | str, table: Table, df: DataFrame, weeks: list[date],
-                    run_id: str) -> None:
-    """Write the run's rows of the weeks beside the current ones; leftovers of runs that never
-    became current (killed, blocked) are replaced in the same commit."""
+def write_candidates(spark: SparkSession, lake_root: Path | str, frames: dict[Table, DataFrame],
+                     weeks: list[date], run_id: str) -> None:
+    """Write the run's rows of the weeks beside the current ones, table by table in the order
+    given (one read of the pointer for all); leftovers of runs that never became current
+    (killed, blocked) are replaced in the same commit as each table's rows."""
     keep = set(current_runs(spark, lake_root, weeks).values())
-    lake.replace_run_weeks(spark, lake_root, table, df, weeks, run_id, keep)
+    for table, df in frames.items():
+        lake.replace_run_weeks(spark, lake_root, table, df, weeks, run_id, keep)
 
 
 def make_current(spark: SparkSession, lake_root: Path | str, weeks: list[date], run_id: str,

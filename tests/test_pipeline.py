@@ -319,20 +319,20 @@ def test_failed_gate_blocks_publish_and_keeps_previous_version(org, spark, monke
 KILL_BETWEEN_WRITES = """
 import os, signal, sys
 from pathlib import Path
-from jobs import pipeline, publish
+from jobs import lake, pipeline
 from jobs.weeks import parse_week
 
 written = []
-real_write = publish.write_candidate
+real_write = lake.replace_run_weeks
 
-def write_then_die(spark, lake_root, table, df, weeks, run_id):
-    real_write(spark, lake_root, table, df, weeks, run_id)
+def write_then_die(spark, lake_root, table, *args):
+    real_write(spark, lake_root, table, *args)
     if table.path.startswith("gold/"):
         written.append(table.path)
         if len(written) == 2:
             os.kill(os.getpid(), signal.SIGKILL)
 
-publish.write_candidate = write_then_die
+lake.replace_run_weeks = write_then_die
 pipeline.build(None, Path(sys.argv[1]), [parse_week(sys.argv[2])])
 """
 

@@ -72,10 +72,10 @@ def approve(spark: SparkSession, lake_root, week: date, run_id: str) -> None:
     from jobs import publish
 
     row = _waiting(spark, lake_root, week, run_id)
-    for table in GOLD_TABLES:
-        staged = lake.read(spark, lake_root, STAGING_TABLES[table.path]).where(
-            (F.col("week_start") == F.lit(week)) & (F.col("run_id") == F.lit(run_id)))
-        publish.write_candidate(spark, lake_root, table, staged.drop("run_id"), [week], run_id)
+    candidate = (F.col("week_start") == F.lit(week)) & (F.col("run_id") == F.lit(run_id))
+    staged = {table: lake.read(spark, lake_root, STAGING_TABLES[table.path]).where(candidate).drop("run_id")
+              for table in GOLD_TABLES}
+    publish.write_candidates(spark, lake_root, staged, [week], run_id)
     publish.make_current(spark, lake_root, [week], run_id)
     _set_state(spark, lake_root, [(week, run_id, APPROVED, row["staged_at"], datetime.now(timezone.utc))])
     _drop_staged(spark, lake_root, [(week, run_id)])

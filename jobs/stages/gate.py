@@ -142,19 +142,19 @@ def _publish_passed(ctx: RunContext, frames: dict[str, DataFrame], weeks: list[d
     publish.discard_candidate(ctx.spark, ctx.lake, blocked, ctx.run_id)
     if not passed:
         return [], []
-    # Restricted: a candidate like the week's silver, current with the week's gold.
-    publish.write_candidate(ctx.spark, ctx.lake, PERSON_BROKERAGE_WEEKLY,
-                            frames[PERSON_BROKERAGE_WEEKLY.path].where(F.col("week_start").isin(passed)),
-                            passed, ctx.run_id)
+    approving = ctx.settings.privacy.require_approval
+    # The restricted brokerage is a candidate like the week's silver, current with its gold;
+    # with approval on, the gold candidates wait in staging/ instead.
+    tables = [PERSON_BROKERAGE_WEEKLY, *([] if approving else GOLD_TABLES)]
+    in_passed = F.col("week_start").isin(passed)
+    publish.write_candidates(ctx.spark, ctx.lake, {t: frames[t.path].where(in_passed) for t in tables},
+                             passed, ctx.run_id)
     lake.overwrite(ctx.spark, ctx.lake, SILVER_PEOPLE, people_df)
-    if ctx.settings.privacy.require_approval:
+    if approving:
         log.info("staging weeks %s for approval", ", ".join(label(w) for w in passed))
         approval.stage(ctx.spark, ctx.lake, frames, passed, ctx.run_id)
         return [], passed
     log.info("publishing weeks %s", ", ".join(label(w) for w in passed))
-    for table in GOLD_TABLES:
-        frame = frames[table.path].where(F.col("week_start").isin(passed))
-        publish.write_candidate(ctx.spark, ctx.lake, table, frame, passed, ctx.run_id)
     publish.make_current(ctx.spark, ctx.lake, passed, ctx.run_id, ctx.build_started_at)
     return passed, []
 

@@ -63,9 +63,9 @@ def build_silver(ctx: RunContext, weeks: list[date]) -> SilverCandidate:
     people_df = computed(silver.people(lake.read(spark, ctx.lake, BRONZE["people"])
                                        .where(F.col("key_version") == F.lit(ctx.pseudo.key_version))))
     events_df = silver_events(ctx, weeks).persist()
-    publish.write_candidate(spark, ctx.lake, SILVER_EVENTS, events_df, weeks, ctx.run_id)
     interactions_df = silver.interactions(events_df, ctx.settings.ties)
-    publish.write_candidate(spark, ctx.lake, SILVER_INTERACTIONS, interactions_df, weeks, ctx.run_id)
+    publish.write_candidates(spark, ctx.lake, {SILVER_EVENTS: events_df, SILVER_INTERACTIONS: interactions_df},
+                             weeks, ctx.run_id)
     counts = (
         events_df.groupBy("kind")
         .agg(
