@@ -1,10 +1,11 @@
 """The cold weekly run, executed in a fresh process by bench/run.py:
 
-    python -m bench.cold <lake root holding bronze> <ISO week> <output json>
+    python -m bench.cold <lake root holding bronze> <ISO week or range> <output json>
 
 Starts Python (the parent times the whole process), imports the pipeline, starts Spark and runs
 jobs.stages.silver.build_silver + jobs.stages.gate.gate_and_publish for the week: ingest from bronze, all metrics,
-gates, Delta writes. Writes its own phase split as JSON.
+gates, Delta writes (a range such as `2026-W10..2026-W21` builds those weeks in one run, as a
+backfill does). Writes its own phase split as JSON.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def main(lake_root: str, week: str, out: str) -> None:
     from jobs.stages.context import RunContext
     from jobs.privacy.pseudonym import Pseudonymiser
     from jobs.spark import get_spark
-    from jobs.weeks import parse_week
+    from jobs.weeks import parse_weeks
 
     t1 = time.perf_counter()
     spark = get_spark("ona-bench-cold")
@@ -33,7 +34,7 @@ def main(lake_root: str, week: str, out: str) -> None:
     apply_conf(spark)  # experiment confs from `bench.run --conf`; none by default
     t2 = time.perf_counter()
     ctx = RunContext(spark=spark, lake=Path(lake_root), pseudo=Pseudonymiser(key=b"bench-key"))
-    weeks = [parse_week(week)]
+    weeks = parse_weeks(week)
     candidate = silver.build_silver(ctx, weeks)
     t3 = time.perf_counter()
     outcome = gate.gate_and_publish(ctx, weeks, candidate.people)

@@ -16,20 +16,24 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import psutil
 
 from bench import baseline_duckdb_igraph, baseline_pandas_networkx, workload
 from bench.measure import Measurement, PeakRSS, _busy_seconds, timed, wait_idle
+from jobs.weeks import label as week_label
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
@@ -39,12 +43,16 @@ BASELINES = {
     "pandas+networkx (a)": baseline_pandas_networkx,
     "duckdb+igraph (b)": baseline_duckdb_igraph,
 }
+BASELINE_NAMES = {"pandas": "pandas+networkx (a)", "duckdb": "duckdb+igraph (b)"}  # for --baselines
 TARGETS = {
     "events_to_gold_vs_a": 1 / 3,
     "events_to_gold_vs_b": 2.0,
     "cold_full_run_s": 60.0,
     "gates_writes_share": 0.30,
     "event_to_edge_per_core": 1.5e6,
+    "scaling_exponent": 1.15,  # time ~ people^k from 10k to 50k
+    "backfill_in_single_weeks": 6.0,  # a 12-week backfill at 10k
+    "peak_mib_at_50k": 6 * 1024,
 }
 
 
@@ -80,10 +88,12 @@ def stable(label: str, attempt):
 
 # ------------------------------------------------------------------ baselines
 
-def run_baselines(paths: dict[str, str], reps: int) -> tuple[dict, dict]:
+def run_baselines(paths: dict[str, str], reps: int, engines: list[str]) -> tuple[dict, dict]:
     measurements: dict[tuple[str, str], Measurement] = {}
     results: dict[str, dict] = {}
     for engine, module in BASELINES.items():
+        if engine not in engines:
+            continue
         for rep in range(reps):
             log(f"  {engine} rep {rep + 1}/{reps}")
 
@@ -188,36 +198,48 @@ def run_ours(spark, bronze_lake: Path, work: Path, reps: int, cold_reps: int) ->
 
     for rep in range(cold_reps):
         log(f"  ours full weekly run (cold process) rep {rep + 1}/{cold_reps}")
-
-        def attempt():
-            lake_root = copy_bronze(bronze_lake, work / "cold")
-            out_json = work / "cold.json"
-            env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-            busy0 = _busy_seconds()
-            t0 = time.perf_counter()
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "bench.cold", str(lake_root), "2026-W10", str(out_json)],
-                cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            )
-            with PeakRSS(pid=proc.pid, tree=True, track_cpu=True) as mem:
-                _, err = proc.communicate()
-            wall = time.perf_counter() - t0
-            other_load = max(0.0, _busy_seconds() - busy0 - sum(mem.cpu_by_pid.values())) / wall
-            mem.start_rss = 0  # a fresh process: the peak is the whole footprint
-            shutil.rmtree(lake_root, ignore_errors=True)
-            if proc.returncode != 0:
-                return 0.0, (None, None, None, f"exit {proc.returncode}: {err[-3000:]}", 0.0)
-            return other_load, (wall, mem, json.loads(out_json.read_text()), None, other_load)
-
-        wall, mem, split, error, other_load = stable(f"ours cold run rep {rep + 1}", attempt)
-        if error:
-            log(f"  cold run FAILED ({error})")
-            checks["cold_error"] = error
+        result = stable(f"ours cold run rep {rep + 1}", lambda: cold_run(bronze_lake, work, "2026-W10"))
+        if result.error:
+            log(f"  cold run FAILED ({result.error})")
+            checks["cold_error"] = result.error
             continue
-        checks["cold_outcome"] = {k: split[k] for k in ("published", "failed")}
+        checks["cold_outcome"] = {k: result.split[k] for k in ("published", "failed")}
         measurements.setdefault(("full weekly run, cold process", OURS), Measurement()).add(
-            wall, mem, {k: v for k, v in split.items() if isinstance(v, float)}, other_load=other_load)
+            result.wall, result.mem, {k: v for k, v in result.split.items() if isinstance(v, float)},
+            other_load=result.other_load)
     return measurements, checks
+
+
+@dataclass
+class ColdRun:
+    wall: float | None = None
+    mem: PeakRSS | None = None
+    split: dict = field(default_factory=dict)
+    error: str | None = None
+    other_load: float = 0.0
+
+
+def cold_run(bronze_lake: Path, work: Path, weeks: str) -> tuple[float, ColdRun]:
+    """`python -m bench.cold` on a copy of the bronze lake: a new process builds `weeks`
+    (`2026-W10` or a range) and exits; the wall time and peak RSS of its whole process tree."""
+    lake_root = copy_bronze(bronze_lake, work / "cold")
+    out_json = work / "cold.json"
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    busy0 = _busy_seconds()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.cold", str(lake_root), weeks, str(out_json)],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    with PeakRSS(pid=proc.pid, tree=True, track_cpu=True) as mem:
+        _, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    other_load = max(0.0, _busy_seconds() - busy0 - sum(mem.cpu_by_pid.values())) / wall
+    mem.start_rss = 0  # a fresh process: the peak is the whole footprint
+    shutil.rmtree(lake_root, ignore_errors=True)
+    if proc.returncode != 0:
+        return 0.0, ColdRun(error=f"exit {proc.returncode}: {err[-3000:]}")
+    return other_load, ColdRun(wall, mem, json.loads(out_json.read_text()), None, other_load)
 
 
 # ------------------------------------------------------------------ report
@@ -252,7 +274,7 @@ def format_size(size: dict, cores: int) -> str:
     c = size["counts"]
     lines = [
         "",
-        f"=== {size['people']:,} people, one week (2026-W10): {size['events']:,} events "
+        f"=== {size['people']:,} people, {size['profile']} profile, one week (2026-W10): {size['events']:,} events "
         f"(email {c['email']:,}, meetings {c['calendar']:,}, chat {c['chat']:,}); "
         f"{size['edges']:,} weighted edges; median of {size['reps']} rep(s), cold run x{size['cold_reps']} ===",
         f"{'stage':<31}{'engine':<21}{'wall s':>9}{'events/s':>12}{'peak Δ MiB':>12}{'peak MiB':>10}{'engine/ours':>13}{'other load':>12}",
@@ -319,6 +341,11 @@ def targets(size: dict, cores: int) -> dict:
         "gates_writes_share_warm": gates_writes / total_warm if gates_writes is not None and total_warm else None,
         "beyond_in_memory_compute_share_warm": (1 - ours_gold / total_warm) if ours_gold and total_warm else None,
         "event_to_edge_events_per_s_per_core": size["events"] / e2e / cores if e2e else None,
+        # The memory target is judged on the cold run: the pipeline alone in its own process tree.
+        # The in-process stages also count the benchmark's driver (generator, baselines' leftovers).
+        "peak_mib_ours": m.get(f"full weekly run, cold process|{OURS}", {}).get("peak_abs_mib"),
+        "peak_mib_in_process": max((m[key]["peak_abs_mib"] for key in m
+                                    if key.endswith(f"|{OURS}") and "cold" not in key), default=None),
     }
     out["pass"] = {
         "events_to_gold_vs_a": None if out["events_to_gold_ours_over_a"] is None else out["events_to_gold_ours_over_a"] <= TARGETS["events_to_gold_vs_a"],
@@ -326,13 +353,15 @@ def targets(size: dict, cores: int) -> dict:
         "cold_full_run": None if cold is None else cold < TARGETS["cold_full_run_s"],
         "gates_writes_share": None if out["gates_writes_share_warm"] is None else out["gates_writes_share_warm"] < TARGETS["gates_writes_share"],
         "event_to_edge": None if e2e is None else out["event_to_edge_events_per_s_per_core"] >= TARGETS["event_to_edge_per_core"],
+        "peak_memory": None if out["peak_mib_ours"] is None else out["peak_mib_ours"] <= TARGETS["peak_mib_at_50k"],
     }
     return out
 
 
 def format_targets(size: dict) -> list[str]:
     t, p = size["targets"], size["targets"]["pass"]
-    note = "" if size["people"] == 10_000 else "  (the targets are stated for 10k people; shown for reference)"
+    note = "" if size["people"] == 10_000 and size["profile"] == "standard" else \
+        "  (the targets are stated for 10k people, standard profile; shown for reference)"
     fmt = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
     return [
         f"Performance targets (bench/README.md){note}:",
@@ -343,6 +372,9 @@ def format_targets(size: dict) -> list[str]:
         f"   target < 30%   {_verdict(p['gates_writes_share'])}"
         f"   [everything beyond in-memory events->gold: {fmt(t['beyond_in_memory_compute_share_warm'] and 100 * t['beyond_in_memory_compute_share_warm'], '.0f')}%]",
         f"  event->edge aggregation: {fmt(t['event_to_edge_events_per_s_per_core'], ',.0f')} events/s/core   target >= 1,500,000   {_verdict(p['event_to_edge'])}",
+        f"  peak memory, cold weekly run's process tree: {fmt(t['peak_mib_ours'], ',.0f')} MiB   target <= 6,144 MiB at 50k   "
+        f"{_verdict(p['peak_memory']) if size['people'] == 50_000 else '(reference)'}"
+        f"   [in-process stages with the benchmark's driver: {fmt(t['peak_mib_in_process'], ',.0f')} MiB]",
     ]
 
 
@@ -413,10 +445,11 @@ def _fmt_pair(pair) -> str:
 
 # ------------------------------------------------------------------ main
 
-def bench_size(n: int, reps: int, cold_reps: int, root: Path, cores: int, seed: int) -> dict:
-    log(f"size {n:,} people: generating the workload")
+def bench_size(n: int, reps: int, cold_reps: int, root: Path, cores: int, seed: int,
+               profile: str = "standard", engines: list[str] = list(BASELINES)) -> dict:
+    log(f"size {n:,} people ({profile} profile): generating the workload")
     t0 = time.perf_counter()
-    wl = workload.generate(n, seed=seed)
+    wl = workload.generate(n, seed=seed, profile=profile)
     t_gen = time.perf_counter() - t0
     work = root / f"people-{n}"
     t0 = time.perf_counter()
@@ -425,14 +458,9 @@ def bench_size(n: int, reps: int, cold_reps: int, root: Path, cores: int, seed: 
     counts = wl.counts()
     log(f"  {counts['events']:,} events generated in {t_gen:.1f} s; parquet in {t_parquet:.1f} s")
 
-    measurements, baseline_checks = run_baselines(paths, reps)
+    measurements, baseline_checks = run_baselines(paths, reps, engines)
 
-    from jobs.spark import get_spark
-
-    from bench.ours import apply_conf
-
-    spark = get_spark("ona-bench")
-    apply_conf(spark)
+    spark = bench_spark()
     bronze_lake = work / "lake"
     t0 = time.perf_counter()
     workload.write_bronze(spark, wl, bronze_lake, parquet_paths=paths)
@@ -446,9 +474,10 @@ def bench_size(n: int, reps: int, cold_reps: int, root: Path, cores: int, seed: 
 
     size = {
         "people": n,
+        "profile": profile,
         "events": counts["events"],
         "counts": counts,
-        "edges": ours_checks.get("edges_count") or next(iter(baseline_checks.values()))["edges_count"],
+        "edges": ours_checks.get("edges_count") or next(iter(baseline_checks.values()), {}).get("edges_count"),
         "reps": reps,
         "cold_reps": cold_reps,
         "setup_s": {"generate": round(t_gen, 2), "parquet": round(t_parquet, 2), "bronze_delta": round(t_bronze, 2)},
@@ -463,6 +492,118 @@ def bench_size(n: int, reps: int, cold_reps: int, root: Path, cores: int, seed: 
     return size
 
 
+def bench_spark():
+    from jobs.spark import get_spark
+
+    from bench.ours import apply_conf
+
+    spark = get_spark("ona-bench")
+    apply_conf(spark)
+    return spark
+
+
+def bench_backfill(n: int, n_weeks: int, cold_reps: int, root: Path, seed: int, profile: str) -> dict:
+    """A backfill: `n_weeks` weeks of one organisation in bronze, built by one cold run, against
+    a cold run of its first week alone on the same lake (PRODUCT.md section 9: a 12-week backfill
+    costs at most 6 single weeks)."""
+    work = root / f"backfill-{n}"
+    bronze_lake = work / "lake"
+    spark = bench_spark()
+    counts: dict[str, int] = {}
+    t0 = time.perf_counter()
+    for week in range(n_weeks):
+        log(f"backfill {n:,} people: generating and writing week {week + 1}/{n_weeks}")
+        wl = workload.generate(n, seed=seed, profile=profile, week=week)
+        paths = workload.write_parquet(wl, work / "parquet")
+        workload.write_bronze(spark, wl, bronze_lake, parquet_paths=paths, append=week > 0)
+        for name, value in wl.counts().items():
+            if name != "people" or week == 0:
+                counts[name] = counts.get(name, 0) + value
+        del wl
+        gc.collect()
+    setup_s = time.perf_counter() - t0
+    first = WEEKS[0]
+    last = first + timedelta(weeks=n_weeks - 1)
+    runs = {}
+    for name, weeks in (("single week", week_label(first)), (f"{n_weeks}-week backfill", f"{week_label(first)}..{week_label(last)}")):
+        walls, peaks, loads, outcome = [], [], [], None
+        for rep in range(cold_reps):
+            log(f"  backfill {n:,} people: {name} ({weeks}), cold process, rep {rep + 1}/{cold_reps}")
+            result = stable(f"{name} rep {rep + 1}", lambda weeks=weeks: cold_run(bronze_lake, work, weeks))
+            if result.error:
+                log(f"  {name} FAILED ({result.error})")
+                outcome = {"error": result.error}
+                break
+            walls.append(result.wall)
+            peaks.append(result.mem.peak_mib)
+            loads.append(result.other_load)
+            outcome = {k: result.split[k] for k in ("published", "failed")} | {
+                "split": {k: v for k, v in result.split.items() if isinstance(v, float)}}
+        runs[name] = {"weeks": weeks, "wall_s": statistics.median(walls) if walls else None,
+                      "walls_s": walls, "peak_mib": max(peaks, default=None),
+                      "other_load_cores_max": max(loads, default=None), "outcome": outcome}
+    single, backfill = runs["single week"], runs[f"{n_weeks}-week backfill"]
+    ratio = backfill["wall_s"] / single["wall_s"] if backfill["wall_s"] and single["wall_s"] else None
+    shutil.rmtree(work, ignore_errors=True)
+    return {"people": n, "profile": profile, "weeks": n_weeks, "counts": counts, "setup_s": round(setup_s, 1),
+            "runs": runs, "backfill_in_single_weeks": ratio,
+            "pass": None if ratio is None else ratio <= TARGETS["backfill_in_single_weeks"] * n_weeks / 12}
+
+
+def format_backfill(b: dict) -> str:
+    c = b["counts"]
+    lines = [
+        "",
+        f"=== backfill: {b['people']:,} people, {b['profile']} profile, {b['weeks']} weeks in bronze: "
+        f"{c['events']:,} events (email {c['email']:,}, meetings {c['calendar']:,}, chat {c['chat']:,}); "
+        f"cold processes, median of {len(next(iter(b['runs'].values()))['walls_s']) or 0} ===",
+        f"{'run':<24}{'weeks':<24}{'wall s':>9}{'peak MiB':>10}{'other load':>12}  outcome",
+    ]
+    for name, r in b["runs"].items():
+        o = r["outcome"] or {}
+        outcome = o.get("error", "")[-200:] or f"published {len(o.get('published', []))}, failed {o.get('failed') or 'none'}"
+        wall = "-" if r["wall_s"] is None else f"{r['wall_s']:.1f}"
+        peak = "-" if r["peak_mib"] is None else f"{r['peak_mib']:,.0f}"
+        lines.append(f"{name:<24}{r['weeks']:<24}{wall:>9}{peak:>10}{_load(r['other_load_cores_max']):>12}  {outcome}")
+    ratio = b["backfill_in_single_weeks"]
+    allowed = TARGETS["backfill_in_single_weeks"] * b["weeks"] / 12
+    lines.append(f"Target: the backfill costs {'-' if ratio is None else format(ratio, '.2f')} single weeks   "
+                 f"target <= {allowed:g} (6 per 12 weeks)   {_verdict(b['pass'])}")
+    return "\n".join(lines)
+
+
+SCALED_STAGES = ["events->edges", "events->gold", "full weekly run, warm", "full weekly run, cold process"]
+
+
+def scaling(sizes: list[dict]) -> list[dict]:
+    """Time ~ people^k between consecutive sizes of one profile: k = ln(t2/t1) / ln(n2/n1)."""
+    out = []
+    by_profile: dict[str, list[dict]] = {}
+    for size in sizes:
+        by_profile.setdefault(size["profile"], []).append(size)
+    for profile, group in by_profile.items():
+        group = sorted(group, key=lambda s: s["people"])
+        for small, big in zip(group, group[1:]):
+            for stage in SCALED_STAGES:
+                t1 = small["measurements"].get(f"{stage}|{OURS}", {}).get("wall_s")
+                t2 = big["measurements"].get(f"{stage}|{OURS}", {}).get("wall_s")
+                if t1 and t2:
+                    k = math.log(t2 / t1) / math.log(big["people"] / small["people"])
+                    out.append({"profile": profile, "from": small["people"], "to": big["people"], "stage": stage,
+                                "wall_s": (t1, t2), "exponent": k,
+                                "pass": k <= TARGETS["scaling_exponent"] if (small["people"], big["people"]) == (10_000, 50_000) else None})
+    return out
+
+
+def format_scaling(rows: list[dict]) -> str:
+    lines = ["", "=== scaling: time ~ people^k (target k <= 1.15 from 10k to 50k) ==="]
+    for r in rows:
+        verdict = _verdict(r["pass"]) if r["pass"] is not None else "(reference)"
+        lines.append(f"{r['profile']:<9}{r['from']:>7,} -> {r['to']:<7,} {r['stage']:<31} "
+                     f"{r['wall_s'][0]:>8.1f} s -> {r['wall_s'][1]:>8.1f} s   k = {r['exponent']:.2f}   {verdict}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", default="1000,10000", help="comma-separated sizes (default 1000,10000)")
@@ -472,6 +613,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold-reps", type=int, default=None, help="cold-process runs per size (default: as --reps)")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-process weekly run")
     parser.add_argument("--seed", type=int, default=workload.Spec.seed)
+    parser.add_argument("--profile", choices=sorted(workload.PROFILES), default="standard",
+                        help="standard: PRODUCT.md section 9's workload; heavy: ~120 emails and 150 chat messages "
+                             "a day per person, more external and bulk mail")
+    parser.add_argument("--baselines", default="pandas,duckdb",
+                        help="baselines to run beside ours: pandas, duckdb, both (default) or none")
+    parser.add_argument("--backfill", type=int, default=0, metavar="WEEKS",
+                        help="also time a backfill of this many weeks (12 in PRODUCT.md) at each size against "
+                             "one week, both as cold processes on the same bronze")
+    parser.add_argument("--no-sizes", action="store_true", help="only the backfill (with --backfill)")
     parser.add_argument("--wait-idle", type=float, default=600.0, metavar="SECONDS",
                         help="before each measurement wait up to this long for other processes to leave the "
                              "CPUs idle (the machine may be shared); 0 disables (default 600)")
@@ -484,6 +634,7 @@ def main(argv: list[str] | None = None) -> int:
                              "spark.databricks.delta.snapshotPartitions=2; default: the pipeline as is")
     args = parser.parse_args(argv)
 
+    engines = [] if args.baselines == "none" else [BASELINE_NAMES[name] for name in args.baselines.split(",") if name]
     IDLE["timeout_s"] = args.wait_idle
     IDLE["retries"] = args.retries
     if args.conf:
@@ -500,15 +651,25 @@ def main(argv: list[str] | None = None) -> int:
                     "python": platform.python_version(), "platform": platform.platform()},
         "targets": TARGETS,
         "spark_conf_overrides": args.conf,
+        "profile": args.profile,
         "sizes": [],
+        "backfills": [],
     }
     try:
         for n in sizes:
             reps = args.reps or (1 if args.quick else (3 if n <= 2000 else 1))
             cold_reps = 0 if args.no_cold else (args.cold_reps if args.cold_reps is not None else reps)
-            size = bench_size(n, reps, cold_reps, root, cores, args.seed)
-            report["sizes"].append(size)
-            print(format_size(size, cores), flush=True)
+            if not args.no_sizes:
+                size = bench_size(n, reps, cold_reps, root, cores, args.seed, args.profile, engines)
+                report["sizes"].append(size)
+                print(format_size(size, cores), flush=True)
+            if args.backfill:
+                backfill = bench_backfill(n, args.backfill, max(cold_reps, 1), root, args.seed, args.profile)
+                report["backfills"].append(backfill)
+                print(format_backfill(backfill), flush=True)
+        report["scaling"] = scaling(report["sizes"])
+        if report["scaling"]:
+            print(format_scaling(report["scaling"]), flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

@@ -21,7 +21,7 @@ events are dumped as parquet for the baselines.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +75,28 @@ class Spec:
     thread_reply_share: float = 0.3  # of channel posts
     reaction_share: float = 0.2  # of channel posts (1-2 reactions each)
     system_share: float = 0.005  # of channel posts: channel_join / bot_message
+    week: int = 0  # weeks after 2026-W10: the backfill generates weeks 0..11 of one organisation
+
+    @property
+    def week_start(self) -> datetime:
+        return WEEK_START + timedelta(weeks=self.week)
+
+    def tag(self, tag: int) -> int:
+        """An id-space tag unique to this week, so that record and message ids never repeat
+        across the weeks of a backfill (week 0 keeps the original tags)."""
+        return tag + 64 * self.week
+
+    def rng(self, stream: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, stream] if self.week == 0 else [self.seed, stream, self.week])
+
+
+# PRODUCT.md section 9 names a "heavy" profile: about 120 emails and 150 chat messages a day per
+# person, external and bulk traffic included.
+PROFILES = {
+    "standard": {},
+    "heavy": {"emails_per_day": 120.0, "chats_per_day": 150.0, "external_share": 0.15,
+              "broadcast_email_share": 0.01},
+}
 
 
 @dataclass
@@ -145,11 +167,11 @@ def _sublist(row_of_slot: np.ndarray, keep: np.ndarray, n_rows: int, values: pa.
     return _list(_offsets(lengths), values.filter(pa.array(keep)))
 
 
-def _timestamps(rng: np.random.Generator, n: int, first_hour: float, hours: float) -> np.ndarray:
+def _timestamps(spec: Spec, rng: np.random.Generator, n: int, first_hour: float, hours: float) -> np.ndarray:
     """Microseconds since the epoch on a random workday of the week, within working hours."""
     day = rng.integers(0, WORKDAYS, n)
     offset = (first_hour * HOUR_US + rng.random(n) * hours * HOUR_US).astype(np.int64)
-    base = int(WEEK_START.timestamp() * 1_000_000)
+    base = int(spec.week_start.timestamp() * 1_000_000)
     return base + day * DAY_US + offset
 
 
@@ -257,11 +279,12 @@ class Org:
         return self.all_ids.take(pa.array(index))
 
 
-def _provenance_columns(source: str, tag: int, n: int) -> dict[str, pa.Array]:
+def _provenance_columns(spec: Spec, source: str, tag: int, n: int) -> dict[str, pa.Array]:
+    pulled_at = PULLED_AT + timedelta(weeks=spec.week)
     return {
-        "record_id": _ids(tag, n),
+        "record_id": _ids(spec.tag(tag), n),
         "source": pa.DictionaryArray.from_arrays(np.zeros(n, np.int32), [source]).cast(pa.string()),
-        "pulled_at": _ts_array(np.full(n, int(PULLED_AT.timestamp() * 1_000_000), dtype=np.int64)),
+        "pulled_at": _ts_array(np.full(n, int(pulled_at.timestamp() * 1_000_000), dtype=np.int64)),
         "run_id": pa.DictionaryArray.from_arrays(np.zeros(n, np.int32), [RUN_ID]).cast(pa.string()),
         "key_version": pa.DictionaryArray.from_arrays(np.zeros(n, np.int32), [KEY_VERSION]).cast(pa.string()),
         "file_ref": pa.nulls(n, pa.string()),
@@ -282,7 +305,7 @@ def _frame(columns: dict[str, pa.Array], source: str) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ sources
 
-def _people(org: Org, rng: np.random.Generator) -> pd.DataFrame:
+def _people(org: Org, spec: Spec, rng: np.random.Generator) -> pd.DataFrame:
     n = org.n
     idx = np.arange(n)
     # Leads are the first of their team and report to their department head (its first
@@ -293,7 +316,7 @@ def _people(org: Org, rng: np.random.Generator) -> pd.DataFrame:
     has_manager = idx != head
     city = rng.integers(0, len(CITIES), n)
     hire = (np.datetime64("2014-01-01") + rng.integers(0, 4400, n)).astype("datetime64[D]")
-    columns = _provenance_columns("people", 4, n) | {
+    columns = _provenance_columns(spec, "people", 4, n) | {
         "person": org.person_ids,
         "department": _categorical(org.dept_names, org.dept),
         "team": _categorical([f"T{t:05d}" for t in range(len(org.team_size))], org.team),
@@ -322,10 +345,10 @@ def _email(org: Org, spec: Spec, rng: np.random.Generator) -> pd.DataFrame:
     rank = np.arange(len(row)) - _offsets(k)[:-1][row]
     field = np.where(rank == 0, 0, np.searchsorted([0.5, 0.95], rng.random(len(row)), side="right"))
     names = org.names(recipient)
-    sent = _timestamps(rng, m, 7.0, 11.0)
-    columns = _provenance_columns("email", 1, m) | {
-        "message_ref": _ids(11, m),
-        "thread_ref": _ids(12, m),
+    sent = _timestamps(spec, rng, m, 7.0, 11.0)
+    columns = _provenance_columns(spec, "email", 1, m) | {
+        "message_ref": _ids(spec.tag(11), m),
+        "thread_ref": _ids(spec.tag(12), m),
         "sent_at": _ts_array(sent),
         "sender": org.names(sender),
         "to": _sublist(row, field == 0, m, names),
@@ -372,13 +395,13 @@ def _calendar(org: Org, spec: Spec, rng: np.random.Generator) -> pd.DataFrame:
     is_all_day = rng.random(m) < 0.005
     day = rng.integers(0, WORKDAYS, m)
     quarter = rng.integers(8 * 4, 17 * 4, m)
-    base = int(WEEK_START.timestamp() * 1_000_000)
+    base = int(spec.week_start.timestamp() * 1_000_000)
     starts = base + day * DAY_US + np.where(is_all_day, 0, quarter * 15 * 60 * 1_000_000)
     duration = np.where(is_all_day, 1440.0, duration)
     ends = starts + (duration * 60 * 1_000_000).astype(np.int64)
     status = np.where(rng.random(m) < 0.03, 1, 0)
-    columns = _provenance_columns("calendar", 2, m) | {
-        "event_ref": _ids(21, m),
+    columns = _provenance_columns(spec, "calendar", 2, m) | {
+        "event_ref": _ids(spec.tag(21), m),
         "starts_at": _ts_array(starts),
         "ends_at": _ts_array(ends),
         "duration_minutes": pa.array(duration),
@@ -424,8 +447,8 @@ def _chat(org: Org, spec: Spec, rng: np.random.Generator) -> pd.DataFrame:
 
     parent = org.contact(rng, sender)
     bot = subtype_code == 2
-    sent = _timestamps(rng, m, 7.0, 11.0)
-    columns = _provenance_columns("chat", 3, m) | {
+    sent = _timestamps(spec, rng, m, 7.0, 11.0)
+    columns = _provenance_columns(spec, "chat", 3, m) | {
         "conversation_ref": conversation,
         "channel_kind": _categorical(["channel", "dm"], is_dm.astype(np.int32)),
         "sent_at": _ts_array(sent),
@@ -437,7 +460,7 @@ def _chat(org: Org, spec: Spec, rng: np.random.Generator) -> pd.DataFrame:
         ),
         "members": members,
         "mentions": contacts(n_mentions),
-        "thread_ref": pc.if_else(pa.array(is_reply), _ids(33, m), pa.nulls(m, pa.string())),
+        "thread_ref": pc.if_else(pa.array(is_reply), _ids(spec.tag(33), m), pa.nulls(m, pa.string())),
         "is_thread_reply": pa.array(is_reply),
         "parent_author": pc.if_else(pa.array(is_reply), org.names(parent), pa.nulls(m, pa.string())),
         "reactors": contacts(n_reactions),
@@ -445,17 +468,19 @@ def _chat(org: Org, spec: Spec, rng: np.random.Generator) -> pd.DataFrame:
     return _frame(columns, "chat")
 
 
-def generate(n_people: int, seed: int = Spec.seed) -> Workload:
-    spec = Spec(n_people=n_people, seed=seed)
-    rng = np.random.default_rng(seed)
-    org = Org(spec, rng)
+def generate(n_people: int, seed: int = Spec.seed, profile: str = "standard", week: int = 0) -> Workload:
+    """One week of one organisation. The organisation (people, teams, contacts, activity) is a
+    function of (n_people, seed) alone, so every `week` of a backfill is the same company; the
+    events of each week come from their own random streams."""
+    spec = Spec(n_people=n_people, seed=seed, week=week, **PROFILES[profile])
+    org = Org(spec, np.random.default_rng(seed))
     org.build_contacts(np.random.default_rng([seed, 5]))
     return Workload(
         spec=spec,
-        people=_people(org, np.random.default_rng([seed, 4])),
-        email=_email(org, spec, np.random.default_rng([seed, 1])),
-        calendar=_calendar(org, spec, np.random.default_rng([seed, 2])),
-        chat=_chat(org, spec, np.random.default_rng([seed, 3])),
+        people=_people(org, spec, np.random.default_rng([seed, 4])),
+        email=_email(org, spec, spec.rng(1)),
+        calendar=_calendar(org, spec, spec.rng(2)),
+        chat=_chat(org, spec, spec.rng(3)),
     )
 
 
@@ -477,8 +502,10 @@ def write_parquet(workload: Workload, folder: Path) -> dict[str, str]:
     return paths
 
 
-def write_bronze(spark, workload: Workload, lake_root: Path, parquet_paths: dict[str, str] | None = None) -> dict[str, str]:
-    """Write the four bronze Delta tables (the paths of schemas.bronze.BRONZE) with Spark.
+def write_bronze(spark, workload: Workload, lake_root: Path, parquet_paths: dict[str, str] | None = None,
+                 append: bool = False) -> dict[str, str]:
+    """Write the four bronze Delta tables (the paths of schemas.bronze.BRONZE) with Spark;
+    `append` adds a further week's events to them (the roster, the same every week, is kept).
 
     From the pandas frames (spark.createDataFrame through Arrow) by default; from the parquet
     dump when given: at 10k people that is 3-5x faster and gives a compact bronze (Arrow
@@ -487,12 +514,14 @@ def write_bronze(spark, workload: Workload, lake_root: Path, parquet_paths: dict
 
     paths = {}
     for name, df in workload.frames.items():
+        if append and name == "people":
+            continue
         table = BRONZE[name]
         path = lake.table_path(lake_root, table)
         if parquet_paths:
             frame = spark.read.schema(table.schema).parquet(parquet_paths[name])
         else:
             frame = spark.createDataFrame(df, schema=table.schema)
-        frame.write.format("delta").mode("overwrite").save(path)
+        frame.write.format("delta").mode("append" if append else "overwrite").save(path)
         paths[name] = path
     return paths
