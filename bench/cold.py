@@ -22,18 +22,16 @@ def main(lake_root: str, week: str, out: str) -> None:
 
     t0 = time.perf_counter()
     from jobs.stages import gate, silver
-    from jobs.stages.context import RunContext
-    from jobs.privacy.pseudonym import Pseudonymiser
     from jobs.spark import get_spark
     from jobs.weeks import parse_weeks
 
     t1 = time.perf_counter()
     spark = get_spark("ona-bench-cold")
-    from bench.ours import apply_conf
+    from bench.ours import apply_conf, context, gold_tables_exist
 
     apply_conf(spark)  # experiment confs from `bench.run --conf`; none by default
     t2 = time.perf_counter()
-    ctx = RunContext(spark=spark, lake=Path(lake_root), pseudo=Pseudonymiser(key=b"bench-key"))
+    ctx = context(spark, Path(lake_root))
     weeks = parse_weeks(week)
     candidate = silver.build_silver(ctx, weeks)
     t3 = time.perf_counter()
@@ -47,6 +45,9 @@ def main(lake_root: str, week: str, out: str) -> None:
         "gate_and_publish": t4 - t3,
         "published": [str(w) for w in outcome.published],
         "failed": sorted({f"{r.table}: {c.check}" for r in outcome.results for c in r.failed_fail}),
+        # What was built, so that the parent can tell a real run from an empty one.
+        "silver_events": sum(kind["events"] for kind in candidate.counts.values()),
+        "published_rows": gold_tables_exist(Path(lake_root)),
     }
     Path(out).write_text(json.dumps(result))
     spark.stop()

@@ -30,7 +30,8 @@ from schemas.bronze import BRONZE
 from schemas.gold import EDGES_WEEKLY, GOLD_TABLES, NETWORK_SUMMARY_WEEKLY, PERSON_METRICS_WEEKLY
 from jobs.transforms.build import HISTORY_COLUMNS, GoldInputs, build_gold
 
-KEY = b"247109393d4fb9c8f8a9db0132874ac90d4e2ca2b1b5503372095e56bdfe44e5"  # a fixed key in the documented form (64 hex digits)
+from bench.workload import KEY  # the key the workload's pseudonyms were made with
+
 SPARK_CONF_ENV = "ONA_BENCH_SPARK_CONF"
 
 
@@ -44,6 +45,9 @@ def apply_conf(spark) -> dict[str, str]:
 
 
 def context(spark, lake_root: Path) -> RunContext:
+    """The run context of the workload's lake. Its key must be the workload's: the pipeline
+    reads only the bronze rows of the current key version, and under another key every row is
+    left out and the run builds empty weeks."""
     return RunContext(spark=spark, lake=Path(lake_root), pseudo=Pseudonymiser(key=KEY))
 
 
@@ -180,12 +184,12 @@ def _outcome(outcome) -> dict:
 
 
 def gold_tables_exist(lake_root: Path) -> dict[str, int]:
-    """Row counts of the published gold tables (read back with pandas/pyarrow, not Spark)."""
-    import pyarrow.dataset as ds
+    """Row counts of the published gold tables, read with delta-rs (not Spark): the current
+    version of each table, not every parquet file left in its folder."""
+    from deltalake import DeltaTable
 
     out = {}
     for path in (t.path for t in GOLD_TABLES):
         folder = Path(lake_root) / path
-        files = [str(p) for p in folder.rglob("*.parquet")] if folder.exists() else []
-        out[path] = ds.dataset(files).count_rows() if files else 0
+        out[path] = DeltaTable(str(folder)).to_pyarrow_dataset().count_rows() if (folder / "_delta_log").is_dir() else 0
     return out

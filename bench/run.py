@@ -203,7 +203,14 @@ def run_ours(spark, bronze_lake: Path, work: Path, reps: int, cold_reps: int) ->
             log(f"  cold run FAILED ({result.error})")
             checks["cold_error"] = result.error
             continue
-        checks["cold_outcome"] = {k: result.split[k] for k in ("published", "failed")}
+        checks["cold_outcome"] = {k: result.split[k] for k in ("published", "failed", "silver_events", "published_rows")}
+        if result.split["published_rows"] != checks.get("published_rows"):
+            # A cold run that built something else (e.g. nothing: bronze rows under another key)
+            # is not the weekly run the target is about.
+            checks["cold_error"] = (f"the cold run published {result.split['published_rows']}, the warm run "
+                                    f"{checks.get('published_rows')}: not the same week")
+            log(f"  cold run MISMATCH ({checks['cold_error']})")
+            continue
         measurements.setdefault(("full weekly run, cold process", OURS), Measurement()).add(
             result.wall, result.mem, {k: v for k, v in result.split.items() if isinstance(v, float)},
             other_load=result.other_load)
@@ -430,7 +437,9 @@ def format_consistency(size: dict) -> list[str]:
         if o.get("published_rows"):
             lines.append(f"  published gold rows: {o['published_rows']}")
         if o.get("cold_outcome"):
-            lines.append(f"  cold run: published {o['cold_outcome']['published']}, failed {o['cold_outcome']['failed'] or 'none'}")
+            c = o["cold_outcome"]
+            lines.append(f"  cold run: published {c['published']}, failed {c['failed'] or 'none'}, "
+                         f"silver events {c.get('silver_events', 0):,}, gold rows {c.get('published_rows')}")
         if o.get("cold_error"):
             lines.append(f"  cold run ERROR: {o['cold_error'][-500:]}")
     return lines
@@ -534,10 +543,13 @@ def bench_backfill(n: int, n_weeks: int, cold_reps: int, root: Path, seed: int, 
                 log(f"  {name} FAILED ({result.error})")
                 outcome = {"error": result.error}
                 break
+            if not result.split["silver_events"]:
+                outcome = {"error": "the run built no events (bronze rows under another key?): not measured"}
+                break
             walls.append(result.wall)
             peaks.append(result.mem.peak_mib)
             loads.append(result.other_load)
-            outcome = {k: result.split[k] for k in ("published", "failed")} | {
+            outcome = {k: result.split[k] for k in ("published", "failed", "silver_events", "published_rows")} | {
                 "split": {k: v for k, v in result.split.items() if isinstance(v, float)}}
         runs[name] = {"weeks": weeks, "wall_s": statistics.median(walls) if walls else None,
                       "walls_s": walls, "peak_mib": max(peaks, default=None),
@@ -561,7 +573,9 @@ def format_backfill(b: dict) -> str:
     ]
     for name, r in b["runs"].items():
         o = r["outcome"] or {}
-        outcome = o.get("error", "")[-200:] or f"published {len(o.get('published', []))}, failed {o.get('failed') or 'none'}"
+        outcome = o.get("error", "")[-200:] or (
+            f"published {len(o.get('published', []))} weeks, failed {o.get('failed') or 'none'}; "
+            f"silver events {o.get('silver_events', 0):,}, edges {o.get('published_rows', {}).get('gold/edges_weekly', 0):,}")
         wall = "-" if r["wall_s"] is None else f"{r['wall_s']:.1f}"
         peak = "-" if r["peak_mib"] is None else f"{r['peak_mib']:,.0f}"
         lines.append(f"{name:<24}{r['weeks']:<24}{wall:>9}{peak:>10}{_load(r['other_load_cores_max']):>12}  {outcome}")
