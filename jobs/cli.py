@@ -40,6 +40,7 @@ def _run(args: argparse.Namespace) -> int:
     from jobs import pipeline
     from jobs.privacy.pseudonym import MissingKeyError, WeakKeyError
     from jobs.stages.context import EmptyLakeError, NoInternalDomainsError
+    from jobs.stages.silver import WeeksUnderAnotherKeyError
 
     landing = Path(args.landing) if args.landing else None
     problem = landing_problem(landing) if landing else None
@@ -48,7 +49,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     try:
         summary = pipeline.run(landing, Path(args.lake), args.weeks)
-    except (MissingKeyError, WeakKeyError, NoInternalDomainsError, EmptyLakeError) as exc:
+    except (MissingKeyError, WeakKeyError, NoInternalDomainsError, EmptyLakeError, WeeksUnderAnotherKeyError) as exc:
         print(f"ona run: {exc}", file=sys.stderr)
         return 2
     if args.json:

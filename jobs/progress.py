@@ -85,7 +85,9 @@ def stage(name: str) -> Iterator[None]:
     finally:
         seconds = time.perf_counter() - started
         if failed:
-            log.error("%s failed after %.1f s", name, seconds)
+            # A warning: the caller reports the exception itself (the CLI in one line, Airflow
+            # with its traceback), and a refusal must not print a second error on the terminal.
+            log.warning("%s failed after %.1f s", name, seconds)
         else:
             log.info("%s: %.1f s", name, seconds)
         if _display:

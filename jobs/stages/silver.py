@@ -13,7 +13,7 @@ from jobs import lake, publish
 from jobs.sources.registry import EVENT_TIME, KINDS
 from jobs.stages.context import RunContext
 from jobs.transforms import silver
-from jobs.weeks import week_window
+from jobs.weeks import label, week_window
 from schemas.bronze import BRONZE
 from schemas.silver import SILVER_EVENTS, SILVER_INTERACTIONS
 
@@ -28,6 +28,31 @@ def _bronze_weeks(ctx: RunContext, source: str, weeks: list[date], current_key: 
     return lake.read(ctx.spark, ctx.lake, BRONZE[source]).where(
         (F.col(column) >= F.lit(start)) & (F.col(column) < F.lit(end)) & (same_key if current_key else ~same_key)
     )
+
+
+class WeeksUnderAnotherKeyError(RuntimeError):
+    """Fail loudly: weeks whose bronze rows were all pseudonymised under another key than this
+    run's. Built, they would publish as empty weeks over the good ones: the usual cause is a
+    wrong ONA_PSEUDONYM_KEY, or a rotation before the week was ingested again."""
+
+    def __init__(self, rows: dict[date, int], key_version: str) -> None:
+        weeks = ", ".join(f"{label(w)} ({n:,} records)" for w, n in sorted(rows.items()))
+        super().__init__(
+            f"the bronze records of {weeks} were all pseudonymised under another pseudonym key than "
+            f"this run's ({key_version}): set ONA_PSEUDONYM_KEY or ONA_PSEUDONYM_KEY_FILE to the lake's key, "
+            "or ingest the landing again under the new key after a rotation (docs/privacy.md, \"Keys\")"
+        )
+
+
+def other_key_rows_by_week(ctx: RunContext, weeks: list[date]) -> dict[date, int]:
+    """Bronze event rows of each week that another key version wrote (weeks without any left out)."""
+    from functools import reduce
+
+    frames = [_bronze_weeks(ctx, kind.name, weeks, current_key=False)
+              .select(silver.week_start_of(F.col(EVENT_TIME[kind.name])).alias("week_start"))
+              for kind in KINDS.values() if kind.events is not None]
+    rows = reduce(DataFrame.unionByName, frames).groupBy("week_start").count().collect()
+    return {r["week_start"]: r["count"] for r in rows}
 
 
 def other_key_rows(ctx: RunContext, weeks: list[date]) -> int:
@@ -63,11 +88,10 @@ def build_silver(ctx: RunContext, weeks: list[date]) -> SilverCandidate:
     people_df = computed(silver.people(lake.read(spark, ctx.lake, BRONZE["people"])
                                        .where(F.col("key_version") == F.lit(ctx.pseudo.key_version))))
     events_df = silver_events(ctx, weeks).persist()
-    interactions_df = silver.interactions(events_df, ctx.settings.ties)
-    publish.write_candidates(spark, ctx.lake, {SILVER_EVENTS: events_df, SILVER_INTERACTIONS: interactions_df},
-                             weeks, ctx.run_id)
-    counts = (
-        events_df.groupBy("kind")
+    # Counted first (this also computes the persisted events): a week with no event under this
+    # run's key while bronze holds its rows under another key stops the build before any write.
+    rows = (
+        events_df.groupBy("week_start", "kind")
         .agg(
             F.count("*").alias("events"),
             F.sum(F.col("is_broadcast").cast("int")).alias("broadcast"),
@@ -76,6 +100,18 @@ def build_silver(ctx: RunContext, weeks: list[date]) -> SilverCandidate:
         )
         .collect()
     )
+    empty_weeks = sorted(set(weeks) - {r["week_start"] for r in rows})
+    foreign = other_key_rows_by_week(ctx, empty_weeks) if empty_weeks else {}
+    if foreign:
+        events_df.unpersist()
+        raise WeeksUnderAnotherKeyError(foreign, ctx.pseudo.key_version)
+    interactions_df = silver.interactions(events_df, ctx.settings.ties)
+    publish.write_candidates(spark, ctx.lake, {SILVER_EVENTS: events_df, SILVER_INTERACTIONS: interactions_df},
+                             weeks, ctx.run_id)
     events_df.unpersist()
-    return SilverCandidate(people_df, {r["kind"]: {k: int(r[k] or 0) for k in ("events", "broadcast", "cancelled", "no_ties")}
-                                       for r in counts})
+    counts: dict[str, dict[str, int]] = {}
+    for r in rows:
+        kind = counts.setdefault(r["kind"], dict.fromkeys(("events", "broadcast", "cancelled", "no_ties"), 0))
+        for k in kind:
+            kind[k] += int(r[k] or 0)
+    return SilverCandidate(people_df, counts)

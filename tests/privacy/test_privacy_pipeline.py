@@ -114,6 +114,27 @@ def test_a_rotated_key_never_double_counts(spark, tmp_path, env):
     assert set(metrics["person"]) == {pseudonym(n, NEW_KEY) for n in ROSTER}
 
 
+def test_a_build_under_another_key_than_the_lake_stops_before_publishing_an_empty_week(spark, tmp_path, env, capsys):
+    from jobs import pipeline
+    from jobs.cli import main
+
+    landing, lake = write_landing(tmp_path), tmp_path / "lake"
+    for source in ("people", "email"):
+        pipeline.ingest(landing, lake, source, spark=spark)
+    # A wrong key (or a rotation before the week was ingested again): none of W11's 4 mails
+    # is under it. Built, W11 would publish empty with every gate passing.
+    env.setenv("ONA_PSEUDONYM_KEY", NEW_KEY)
+    env.setenv("ONA_INTERNAL_DOMAINS", "example.org")
+    assert main(["run", "--lake", str(lake), "--weeks", "2026-W11"]) == 2
+    *stages, error = capsys.readouterr().err.splitlines()
+    assert all(line.startswith(("ok ", "x ")) for line in stages)  # the stage marks, then one line
+    assert error.startswith("ona run: ") and "2026-W11 (4 records)" in error and "another pseudonym key" in error
+    assert not (lake / "gold").exists() and not (lake / "silver/events").exists()
+    # Under the lake's key the same build publishes the week.
+    env.setenv("ONA_PSEUDONYM_KEY", KEY)
+    assert main(["run", "--lake", str(lake), "--weeks", "2026-W11", "--json"]) == 0
+
+
 def test_with_approval_required_bi_readers_see_the_week_only_after_approve(spark, tmp_path, env, capsys):
     from deltalake import DeltaTable
 
