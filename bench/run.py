@@ -429,8 +429,8 @@ def format_consistency(size: dict) -> list[str]:
             )
         )
     o = size.get("pipeline_outcome", {})
-    if o:
-        run = o.get("full_run_outcome", {})
+    if o.get("full_run_outcome"):  # none with --no-warm
+        run = o["full_run_outcome"]
         lines.append(
             f"Pipeline weekly run: published {run.get('published')}, {run.get('checks')} checks, "
             f"failed (fail-level) {run.get('failed') or 'none'}; warnings {len(run.get('warnings') or [])}"
@@ -438,12 +438,12 @@ def format_consistency(size: dict) -> list[str]:
         )
         if o.get("published_rows"):
             lines.append(f"  published gold rows: {o['published_rows']}")
-        if o.get("cold_outcome"):
-            c = o["cold_outcome"]
-            lines.append(f"  cold run: published {c['published']}, failed {c['failed'] or 'none'}, "
-                         f"silver events {c.get('silver_events', 0):,}, gold rows {c.get('published_rows')}")
-        if o.get("cold_error"):
-            lines.append(f"  cold run ERROR: {o['cold_error'][-500:]}")
+    if o.get("cold_outcome"):
+        c = o["cold_outcome"]
+        lines.append(f"Cold weekly run: published {c['published']}, failed {c['failed'] or 'none'}, "
+                     f"silver events {c.get('silver_events', 0):,}, gold rows {c.get('published_rows')}")
+    if o.get("cold_error"):
+        lines.append(f"Cold weekly run ERROR: {o['cold_error'][-500:]}")
     return lines
 
 
