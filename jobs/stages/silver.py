@@ -51,7 +51,9 @@ def other_key_rows_by_week(ctx: RunContext, weeks: list[date]) -> dict[date, int
     frames = [_bronze_weeks(ctx, kind.name, weeks, current_key=False)
               .select(silver.week_start_of(F.col(EVENT_TIME[kind.name])).alias("week_start"))
               for kind in KINDS.values() if kind.events is not None]
-    rows = reduce(DataFrame.unionByName, frames).groupBy("week_start").count().collect()
+    # The window spans first to last week: weeks between them are not asked about.
+    rows = (reduce(DataFrame.unionByName, frames).where(F.col("week_start").isin(weeks))
+            .groupBy("week_start").count().collect())
     return {r["week_start"]: r["count"] for r in rows}
 
 

@@ -117,6 +117,7 @@ def test_a_rotated_key_never_double_counts(spark, tmp_path, env):
 def test_a_build_under_another_key_than_the_lake_stops_before_publishing_an_empty_week(spark, tmp_path, env, capsys):
     from jobs import pipeline
     from jobs.cli import main
+    from jobs.weeks import parse_weeks
 
     landing, lake = write_landing(tmp_path), tmp_path / "lake"
     for source in ("people", "email"):
@@ -133,6 +134,11 @@ def test_a_build_under_another_key_than_the_lake_stops_before_publishing_an_empt
     # Under the lake's key the same build publishes the week.
     env.setenv("ONA_PSEUDONYM_KEY", KEY)
     assert main(["run", "--lake", str(lake), "--weeks", "2026-W11", "--json"]) == 0
+    # A proper rotation: W11 ingested again under the new key, so it holds records of both keys.
+    # W10 and W12 hold none at all: they build (empty) and W11's old copies do not stop them.
+    env.setenv("ONA_PSEUDONYM_KEY", NEW_KEY)
+    rotated = pipeline.run(landing, lake, parse_weeks("2026-W10..2026-W12"), spark=spark)
+    assert rotated.weeks == ["2026-W10", "2026-W11", "2026-W12"] and "2026-W11" in rotated.published_weeks
 
 
 def test_with_approval_required_bi_readers_see_the_week_only_after_approve(spark, tmp_path, env, capsys):
