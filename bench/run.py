@@ -34,6 +34,7 @@ import psutil
 from bench import baseline_duckdb_igraph, baseline_pandas_networkx, workload
 from bench.measure import Measurement, PeakRSS, _busy_seconds, timed, wait_idle
 from jobs.weeks import label as week_label
+from schemas.gold import EDGES_WEEKLY
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
@@ -43,7 +44,6 @@ BASELINES = {
     "pandas+networkx (a)": baseline_pandas_networkx,
     "duckdb+igraph (b)": baseline_duckdb_igraph,
 }
-EDGES = "gold/edges_weekly"
 BASELINE_NAMES = {"pandas": "pandas+networkx (a)", "duckdb": "duckdb+igraph (b)"}  # for --baselines
 TARGETS = {
     "events_to_gold_vs_a": 1 / 3,
@@ -89,7 +89,7 @@ def stable(label: str, attempt):
 
 # ------------------------------------------------------------------ baselines
 
-def run_baselines(paths: dict[str, str], reps: int, engines: list[str]) -> tuple[dict, dict]:
+def run_baselines(paths: dict[str, str], reps: int, engines: tuple[str, ...]) -> tuple[dict, dict]:
     measurements: dict[tuple[str, str], Measurement] = {}
     results: dict[str, dict] = {}
     for engine, module in BASELINES.items():
@@ -205,12 +205,12 @@ def run_ours(spark, bronze_lake: Path, work: Path, reps: int, cold_reps: int, wa
             checks["cold_error"] = result.error
             continue
         checks["cold_outcome"] = {k: result.split[k] for k in ("published", "failed", "silver_events", "published_rows")}
-        if (result.split["published_rows"] != checks["published_rows"] if "published_rows" in checks
-                else result.split["published_rows"][EDGES] != checks.get("edges_count")):
-            # A cold run that built something else (e.g. nothing: bronze rows under another key)
-            # is not the weekly run the target is about.
-            checks["cold_error"] = (f"the cold run published {result.split['published_rows']}, the warm run "
-                                    f"{checks.get('published_rows')}: not the same week")
+        # The same week as the in-process stages built: the warm run's gold rows, else (--no-warm)
+        # the edge count of events->gold.
+        built, expected = ((result.split["published_rows"], checks["published_rows"]) if "published_rows" in checks
+                           else (result.split["published_rows"][EDGES_WEEKLY.path], checks.get("edges_count")))
+        if built != expected:
+            checks["cold_error"] = f"the cold run published {built}, the in-process run {expected}: not the same week"
             log(f"  cold run MISMATCH ({checks['cold_error']})")
             continue
         measurements.setdefault(("full weekly run, cold process", OURS), Measurement()).add(
@@ -248,7 +248,11 @@ def cold_run(bronze_lake: Path, work: Path, weeks: str) -> tuple[float, ColdRun]
     shutil.rmtree(lake_root, ignore_errors=True)
     if proc.returncode != 0:
         return 0.0, ColdRun(error=f"exit {proc.returncode}: {err[-3000:]}")
-    return other_load, ColdRun(wall, mem, json.loads(out_json.read_text()), None, other_load)
+    split = json.loads(out_json.read_text())
+    if not split["silver_events"]:
+        # Timing an empty build is timing nothing (bronze rows under another key, say).
+        return 0.0, ColdRun(error="the cold run built no event: not measured")
+    return other_load, ColdRun(wall, mem, split, None, other_load)
 
 
 # ------------------------------------------------------------------ report
@@ -457,7 +461,7 @@ def _fmt_pair(pair) -> str:
 # ------------------------------------------------------------------ main
 
 def bench_size(n: int, reps: int, cold_reps: int, root: Path, cores: int, seed: int,
-               profile: str = "standard", engines: list[str] = list(BASELINES), warm: bool = True) -> dict:
+               profile: str = "standard", engines: tuple[str, ...] = tuple(BASELINES), warm: bool = True) -> dict:
     log(f"size {n:,} people ({profile} profile): generating the workload")
     t0 = time.perf_counter()
     wl = workload.generate(n, seed=seed, profile=profile)
@@ -515,7 +519,7 @@ def bench_spark():
 
 def bench_backfill(n: int, n_weeks: int, cold_reps: int, root: Path, seed: int, profile: str) -> dict:
     """A backfill: `n_weeks` weeks of one organisation in bronze, built by one cold run, against
-    a cold run of its first week alone on the same lake (PRODUCT.md section 9: a 12-week backfill
+    a cold run of its first week alone on the same lake (docs/performance.md, "The targets": a 12-week backfill
     costs at most 6 single weeks)."""
     work = root / f"backfill-{n}"
     bronze_lake = work / "lake"
@@ -545,9 +549,6 @@ def bench_backfill(n: int, n_weeks: int, cold_reps: int, root: Path, seed: int, 
                 log(f"  {name} FAILED ({result.error})")
                 outcome = {"error": result.error}
                 break
-            if not result.split["silver_events"]:
-                outcome = {"error": "the run built no events (bronze rows under another key?): not measured"}
-                break
             walls.append(result.wall)
             peaks.append(result.mem.peak_mib)
             loads.append(result.other_load)
@@ -559,7 +560,7 @@ def bench_backfill(n: int, n_weeks: int, cold_reps: int, root: Path, seed: int, 
     single, backfill = runs["single week"], runs[f"{n_weeks}-week backfill"]
     ratio = backfill["wall_s"] / single["wall_s"] if backfill["wall_s"] and single["wall_s"] else None
     shutil.rmtree(work, ignore_errors=True)
-    return {"people": n, "profile": profile, "weeks": n_weeks, "counts": counts, "setup_s": round(setup_s, 1),
+    return {"people": n, "profile": profile, "weeks": n_weeks, "reps": cold_reps, "counts": counts, "setup_s": round(setup_s, 1),
             "runs": runs, "backfill_in_single_weeks": ratio,
             "pass": None if ratio is None else ratio <= TARGETS["backfill_in_single_weeks"] * n_weeks / 12}
 
@@ -570,14 +571,14 @@ def format_backfill(b: dict) -> str:
         "",
         f"=== backfill: {b['people']:,} people, {b['profile']} profile, {b['weeks']} weeks in bronze: "
         f"{c['events']:,} events (email {c['email']:,}, meetings {c['calendar']:,}, chat {c['chat']:,}); "
-        f"cold processes, median of {len(next(iter(b['runs'].values()))['walls_s']) or 0} ===",
+        f"cold processes, median of {b['reps']} ===",
         f"{'run':<24}{'weeks':<24}{'wall s':>9}{'peak MiB':>10}{'other load':>12}  outcome",
     ]
     for name, r in b["runs"].items():
         o = r["outcome"] or {}
         outcome = o.get("error", "")[-200:] or (
             f"published {len(o.get('published', []))} weeks, failed {o.get('failed') or 'none'}; "
-            f"silver events {o.get('silver_events', 0):,}, edges {o.get('published_rows', {}).get('gold/edges_weekly', 0):,}")
+            f"silver events {o.get('silver_events', 0):,}, edges {o.get('published_rows', {}).get(EDGES_WEEKLY.path, 0):,}")
         wall = "-" if r["wall_s"] is None else f"{r['wall_s']:.1f}"
         peak = "-" if r["peak_mib"] is None else f"{r['peak_mib']:,.0f}"
         lines.append(f"{name:<24}{r['weeks']:<24}{wall:>9}{peak:>10}{_load(r['other_load_cores_max']):>12}  {outcome}")
@@ -588,26 +589,19 @@ def format_backfill(b: dict) -> str:
     return "\n".join(lines)
 
 
-SCALED_STAGES = ["events->edges", "events->gold", "full weekly run, warm", "full weekly run, cold process"]
-
-
 def scaling(sizes: list[dict]) -> list[dict]:
-    """Time ~ people^k between consecutive sizes of one profile: k = ln(t2/t1) / ln(n2/n1)."""
+    """Time ~ people^k between consecutive sizes (one run, one profile): k = ln(t2/t1) / ln(n2/n1)."""
     out = []
-    by_profile: dict[str, list[dict]] = {}
-    for size in sizes:
-        by_profile.setdefault(size["profile"], []).append(size)
-    for profile, group in by_profile.items():
-        group = sorted(group, key=lambda s: s["people"])
-        for small, big in zip(group, group[1:]):
-            for stage in SCALED_STAGES:
-                t1 = small["measurements"].get(f"{stage}|{OURS}", {}).get("wall_s")
-                t2 = big["measurements"].get(f"{stage}|{OURS}", {}).get("wall_s")
-                if t1 and t2:
-                    k = math.log(t2 / t1) / math.log(big["people"] / small["people"])
-                    out.append({"profile": profile, "from": small["people"], "to": big["people"], "stage": stage,
-                                "wall_s": (t1, t2), "exponent": k,
-                                "pass": k <= TARGETS["scaling_exponent"] if (small["people"], big["people"]) == (10_000, 50_000) else None})
+    by_people = sorted(sizes, key=lambda s: s["people"])
+    for small, big in zip(by_people, by_people[1:]):
+        for stage in STAGE_ORDER:
+            t1 = small["measurements"].get(f"{stage}|{OURS}", {}).get("wall_s")
+            t2 = big["measurements"].get(f"{stage}|{OURS}", {}).get("wall_s")
+            if t1 and t2:
+                k = math.log(t2 / t1) / math.log(big["people"] / small["people"])
+                out.append({"profile": big["profile"], "from": small["people"], "to": big["people"], "stage": stage,
+                            "wall_s": (t1, t2), "exponent": k,
+                            "pass": k <= TARGETS["scaling_exponent"] if (small["people"], big["people"]) == (10_000, 50_000) else None})
     return out
 
 
@@ -632,12 +626,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the in-process (instrumented) weekly run: no gates/writes split, a shorter run at 50k")
     parser.add_argument("--seed", type=int, default=workload.Spec.seed)
     parser.add_argument("--profile", choices=sorted(workload.PROFILES), default="standard",
-                        help="standard: PRODUCT.md section 9's workload; heavy: ~120 emails and 150 chat messages "
+                        help="standard: the workload of docs/performance.md, \"The targets\"; heavy: ~120 emails and 150 chat messages "
                              "a day per person, more external and bulk mail")
     parser.add_argument("--baselines", default="pandas,duckdb",
                         help="baselines to run beside ours: pandas, duckdb, both (default) or none")
     parser.add_argument("--backfill", type=int, default=0, metavar="WEEKS",
-                        help="also time a backfill of this many weeks (12 in PRODUCT.md) at each size against "
+                        help="also time a backfill of this many weeks (12 in docs/performance.md's targets) at each size against "
                              "one week, both as cold processes on the same bronze")
     parser.add_argument("--no-sizes", action="store_true", help="only the backfill (with --backfill)")
     parser.add_argument("--wait-idle", type=float, default=600.0, metavar="SECONDS",
@@ -652,7 +646,7 @@ def main(argv: list[str] | None = None) -> int:
                              "spark.databricks.delta.snapshotPartitions=2; default: the pipeline as is")
     args = parser.parse_args(argv)
 
-    engines = [] if args.baselines == "none" else [BASELINE_NAMES[name] for name in args.baselines.split(",") if name]
+    engines = () if args.baselines == "none" else tuple(BASELINE_NAMES[name] for name in args.baselines.split(",") if name)
     IDLE["timeout_s"] = args.wait_idle
     IDLE["retries"] = args.retries
     if args.conf:

@@ -90,7 +90,7 @@ class Spec:
         return np.random.default_rng([self.seed, stream] if self.week == 0 else [self.seed, stream, self.week])
 
 
-# PRODUCT.md section 9 names a "heavy" profile: about 120 emails and 150 chat messages a day per
+# docs/performance.md ("The targets") names a "heavy" profile: about 120 emails and 150 chat messages a day per
 # person, external and bulk traffic included.
 PROFILES = {
     "standard": {},

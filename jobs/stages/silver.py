@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import reduce
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -46,8 +47,6 @@ class WeeksUnderAnotherKeyError(RuntimeError):
 
 def other_key_rows_by_week(ctx: RunContext, weeks: list[date]) -> dict[date, int]:
     """Bronze event rows of each week that another key version wrote (weeks without any left out)."""
-    from functools import reduce
-
     frames = [_bronze_weeks(ctx, kind.name, weeks, current_key=False)
               .select(silver.week_start_of(F.col(EVENT_TIME[kind.name])).alias("week_start"))
               for kind in KINDS.values() if kind.events is not None]
@@ -61,13 +60,10 @@ def other_key_rows(ctx: RunContext, weeks: list[date]) -> int:
     """Bronze rows of the weeks (and people rows) that another key version wrote: not used."""
     people = lake.read(ctx.spark, ctx.lake, BRONZE["people"])
     n = people.where(F.col("key_version") != F.lit(ctx.pseudo.key_version)).count()
-    return n + sum(_bronze_weeks(ctx, kind.name, weeks, current_key=False).count()
-                   for kind in KINDS.values() if kind.events is not None)
+    return n + sum(other_key_rows_by_week(ctx, weeks).values())
 
 
 def silver_events(ctx: RunContext, weeks: list[date]) -> DataFrame:
-    from functools import reduce
-
     frames = [kind.events(_bronze_weeks(ctx, kind.name, weeks), ctx.settings.ties)
               for kind in KINDS.values() if kind.events is not None]
     return reduce(DataFrame.unionByName, frames).where(F.col("week_start").isin(weeks))
@@ -90,27 +86,29 @@ def build_silver(ctx: RunContext, weeks: list[date]) -> SilverCandidate:
     people_df = computed(silver.people(lake.read(spark, ctx.lake, BRONZE["people"])
                                        .where(F.col("key_version") == F.lit(ctx.pseudo.key_version))))
     events_df = silver_events(ctx, weeks).persist()
-    # Counted first (this also computes the persisted events): a week with no event under this
-    # run's key while bronze holds its rows under another key stops the build before any write.
-    rows = (
-        events_df.groupBy("week_start", "kind")
-        .agg(
-            F.count("*").alias("events"),
-            F.sum(F.col("is_broadcast").cast("int")).alias("broadcast"),
-            F.sum(F.col("is_cancelled").cast("int")).alias("cancelled"),
-            F.sum((~F.col("forms_ties")).cast("int")).alias("no_ties"),
+    try:
+        # Counted first (this also computes the persisted events): a week with no event under
+        # this run's key while bronze holds its rows under another key stops the build before
+        # any write.
+        rows = (
+            events_df.groupBy("week_start", "kind")
+            .agg(
+                F.count("*").alias("events"),
+                F.sum(F.col("is_broadcast").cast("int")).alias("broadcast"),
+                F.sum(F.col("is_cancelled").cast("int")).alias("cancelled"),
+                F.sum((~F.col("forms_ties")).cast("int")).alias("no_ties"),
+            )
+            .collect()
         )
-        .collect()
-    )
-    empty_weeks = sorted(set(weeks) - {r["week_start"] for r in rows})
-    foreign = other_key_rows_by_week(ctx, empty_weeks) if empty_weeks else {}
-    if foreign:
+        empty_weeks = sorted(set(weeks) - {r["week_start"] for r in rows})
+        foreign = other_key_rows_by_week(ctx, empty_weeks) if empty_weeks else {}
+        if foreign:
+            raise WeeksUnderAnotherKeyError(foreign, ctx.pseudo.key_version)
+        interactions_df = silver.interactions(events_df, ctx.settings.ties)
+        publish.write_candidates(spark, ctx.lake, {SILVER_EVENTS: events_df, SILVER_INTERACTIONS: interactions_df},
+                                 weeks, ctx.run_id)
+    finally:
         events_df.unpersist()
-        raise WeeksUnderAnotherKeyError(foreign, ctx.pseudo.key_version)
-    interactions_df = silver.interactions(events_df, ctx.settings.ties)
-    publish.write_candidates(spark, ctx.lake, {SILVER_EVENTS: events_df, SILVER_INTERACTIONS: interactions_df},
-                             weeks, ctx.run_id)
-    events_df.unpersist()
     counts: dict[str, dict[str, int]] = {}
     for r in rows:
         kind = counts.setdefault(r["kind"], dict.fromkeys(("events", "broadcast", "cancelled", "no_ties"), 0))
