@@ -19,7 +19,7 @@ from schemas.bronze import BRONZE
 from schemas.silver import SILVER_EVENTS, SILVER_INTERACTIONS
 
 
-def _bronze_weeks(ctx: RunContext, source: str, weeks: list[date], current_key: bool = True) -> DataFrame:
+def bronze_rows_of_weeks(ctx: RunContext, source: str, weeks: list[date], current_key: bool = True) -> DataFrame:
     """Bronze rows of the weeks, of the current key version only (or, with current_key=False,
     of every other one): after a key rotation the old copies of the same records stay in
     bronze under other record ids, and must not be counted twice (docs/privacy.md, "Keys")."""
@@ -47,7 +47,7 @@ class WeeksUnderAnotherKeyError(RuntimeError):
 
 def other_key_rows_by_week(ctx: RunContext, weeks: list[date]) -> dict[date, int]:
     """Bronze event rows of each week that another key version wrote (weeks without any left out)."""
-    frames = [_bronze_weeks(ctx, kind.name, weeks, current_key=False)
+    frames = [bronze_rows_of_weeks(ctx, kind.name, weeks, current_key=False)
               .select(silver.week_start_of(F.col(EVENT_TIME[kind.name])).alias("week_start"))
               for kind in KINDS.values() if kind.events is not None]
     # The window spans first to last week: weeks between them are not asked about.
@@ -64,7 +64,7 @@ def other_key_rows(ctx: RunContext, weeks: list[date]) -> int:
 
 
 def silver_events(ctx: RunContext, weeks: list[date]) -> DataFrame:
-    frames = [kind.events(_bronze_weeks(ctx, kind.name, weeks), ctx.settings.ties)
+    frames = [kind.events(bronze_rows_of_weeks(ctx, kind.name, weeks), ctx.settings.ties)
               for kind in KINDS.values() if kind.events is not None]
     return reduce(DataFrame.unionByName, frames).where(F.col("week_start").isin(weeks))
 
