@@ -16,14 +16,29 @@ import psutil
 MIB = 1024 * 1024
 
 
-def tree_rss(proc: psutil.Process, children: list[psutil.Process] | None = None) -> int:
-    total = 0
-    for p in [proc, *(children or [])]:
+def _rss_each(procs: list[psutil.Process]) -> list[tuple[psutil.Process, int]]:
+    out = []
+    for p in procs:
         try:
-            total += p.memory_info().rss
+            out.append((p, p.memory_info().rss))
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
-    return total
+    return out
+
+
+def tree_rss(proc: psutil.Process, children: list[psutil.Process] | None = None) -> int:
+    return sum(rss for _, rss in _rss_each([proc, *(children or [])]))
+
+
+def _role(proc: psutil.Process, root: psutil.Process) -> str:
+    """Which part of our pipeline a process of the tree is (the peak is split by these)."""
+    if proc.pid == root.pid:
+        return "Python driver"
+    try:
+        name = proc.name()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return "other"
+    return "JVM" if name == "java" else ("Python workers" if name.startswith("python") else "other")
 
 
 class PeakRSS:
@@ -39,6 +54,7 @@ class PeakRSS:
         self.interval = interval
         self.start_rss = 0
         self.peak_rss = 0
+        self.peak_parts: dict[str, float] = {}  # MiB per role (_role) at the tree's peak
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -58,8 +74,15 @@ class PeakRSS:
                     self.cpu_by_pid[p.pid] = t.user + t.system
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     pass
-        rss = tree_rss(self.proc, children)
-        self.peak_rss = max(self.peak_rss, rss)
+        each = _rss_each([self.proc, *(children or [])])
+        rss = sum(r for _, r in each)
+        if rss > self.peak_rss:
+            self.peak_rss = rss
+            parts: dict[str, float] = {}
+            for p, r in each:
+                role = _role(p, self.proc)
+                parts[role] = parts.get(role, 0.0) + r / MIB
+            self.peak_parts = parts
         return rss
 
     def _run(self) -> None:
@@ -158,6 +181,7 @@ class Measurement:
     peak_abs_mib: list[float] = field(default_factory=list)
     other_load_cores: list[float] = field(default_factory=list)
     extra: list[dict] = field(default_factory=list)
+    peak_parts_mib: list[dict] = field(default_factory=list)
 
     @property
     def wall(self) -> float:
@@ -169,6 +193,7 @@ class Measurement:
             self.other_load_cores.append(other_load)
         self.peak_delta_mib.append(mem.delta_mib)
         self.peak_abs_mib.append(mem.peak_mib)
+        self.peak_parts_mib.append(mem.peak_parts)
         self.extra.append(extra or {})
 
     def median_extra(self) -> dict:
@@ -181,6 +206,9 @@ class Measurement:
             "walls_s": [round(w, 3) for w in self.walls],
             "peak_delta_mib": round(max(self.peak_delta_mib), 1),
             "peak_abs_mib": round(max(self.peak_abs_mib), 1),
+            # how the highest peak splits between the processes of the tree
+            "peak_parts_mib": {k: round(v, 1) for k, v in
+                               self.peak_parts_mib[self.peak_abs_mib.index(max(self.peak_abs_mib))].items()},
             "reps": len(self.walls),
             "other_load_cores_max": round(max(self.other_load_cores), 2) if self.other_load_cores else None,
             "breakdown_s": {k: round(v, 3) for k, v in self.median_extra().items()},

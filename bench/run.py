@@ -117,6 +117,7 @@ def run_baselines(paths: dict[str, str], reps: int, engines: tuple[str, ...]) ->
             # Peak over the two stages, relative to the start of the first one.
             total.peak_delta_mib.append(max(m_edges.delta_mib, (m_metrics.peak_rss - m_edges.start_rss) / 2**20))
             total.peak_abs_mib.append(max(m_edges.peak_mib, m_metrics.peak_mib))
+            total.peak_parts_mib.append(max(m_edges, m_metrics, key=lambda m: m.peak_rss).peak_parts)
             total.extra.append({"edges": t_edges, "metrics": t_metrics})
             results[engine] = checks
     return measurements, results
@@ -276,6 +277,7 @@ def rows_for(size: dict) -> list[dict]:
                 "stage": stage, "engine": engine, "wall_s": m["wall_s"], "reps": m["reps"],
                 "events_per_s": n_events / m["wall_s"],
                 "peak_delta_mib": m["peak_delta_mib"], "peak_abs_mib": m["peak_abs_mib"],
+                "peak_parts_mib": m.get("peak_parts_mib", {}),
                 "ratio_vs_ours": (m["wall_s"] / ours_wall) if ours_wall else None,
                 "breakdown_s": m["breakdown_s"],
                 "other_load_cores_max": m.get("other_load_cores_max"),
@@ -313,6 +315,10 @@ def format_size(size: dict, cores: int) -> str:
                 f"spark start {b.get('spark_start', 0):.2f}, build_silver {b.get('silver', 0):.2f}, gate_and_publish {b.get('gate_and_publish', 0):.2f} "
                 f"(rest: spark stop, process exit)"
             )
+        if r["stage"] == "full weekly run, cold process" and r["peak_parts_mib"]:
+            parts = ", ".join(f"{role} {mib:,.0f}" for role, mib in
+                              sorted(r["peak_parts_mib"].items(), key=lambda kv: -kv[1]))
+            lines.append(f"{'':<31}  memory at the peak (MiB): {parts}")
     e2e = next((r for r in size["rows"] if r["stage"] == "events->edges" and r["engine"] == OURS), None)
     if e2e:
         lines.append(f"ours event->edge aggregation: {e2e['events_per_s'] / cores:,.0f} events/s/core ({cores} cores)")
