@@ -419,7 +419,10 @@ def consistency(ours_checks: dict, baseline_checks: dict) -> dict:
             "modularity": (float(s.get("modularity", float("nan"))), b["summary"]["modularity"]),
             "average_clustering": (float(s.get("average_clustering", float("nan"))), b["summary"]["average_clustering"]),
             "reciprocity": (float(s.get("reciprocity", float("nan"))), b["summary"]["reciprocity"]),
-            "groups_suppressed": (int(s.get("groups_suppressed", -1)), b["summary"]["groups_suppressed"]),
+            # Suppressed group cells are not compared: the baselines hide a department cell when
+            # either department has fewer than k active people; the pipeline counts k distinct
+            # people behind each side of each cell, adds complementary suppression and a team
+            # matrix (jobs/transforms/gold.py, group_metrics_weekly). The counts never agree.
         }
     return out
 
@@ -435,7 +438,7 @@ def format_consistency(size: dict) -> list[str]:
         lines.append(
             "    " + "; ".join(
                 f"{k} {_fmt_pair(c[k])}" for k in ("nodes", "components", "communities", "modularity",
-                                                  "average_clustering", "reciprocity", "groups_suppressed")
+                                                  "average_clustering", "reciprocity")
             )
         )
     o = size.get("pipeline_outcome", {})
