@@ -16,7 +16,6 @@ import argparse
 import shutil
 import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,8 +23,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from bench import ours, workload
+from bench.measure import timed
 from bench.run import bench_spark, log
-from jobs.sources.registry import KINDS
 from jobs.stages import silver as silver_stage
 from jobs.transforms import silver
 
@@ -37,7 +36,7 @@ def _noop(frames: list[DataFrame]) -> None:
 
 def steps(ctx, weeks) -> dict[str, Callable[[], None]]:
     def bronze():
-        return [silver_stage.bronze_rows_of_weeks(ctx, kind.name, weeks) for kind in KINDS.values() if kind.events is not None]
+        return list(silver_stage.bronze_event_rows(ctx, weeks).values())
 
     def events():
         return silver_stage.silver_events(ctx, weeks)
@@ -74,17 +73,14 @@ def main(argv: list[str] | None = None) -> int:
         cores = spark.sparkContext.defaultParallelism
         ctx = ours.context(spark, root / "lake")
         print(f"{args.people:,} people, {n_events:,} events, {cores} cores; median of {args.reps} after one untimed run")
-        print(f"{'step':78s} {'wall s':>7s} {'events/s/core':>14s}")
+        print(f"{'step':78s} {'wall s':>7s} {'events/s/core':>14s} {'other load':>11s}")
         for name, step in steps(ctx, weeks).items():
             log(f"  {name}")
             step()
-            walls = []
-            for _ in range(args.reps):
-                started = time.perf_counter()
-                step()
-                walls.append(time.perf_counter() - started)
-            wall = statistics.median(walls)
-            print(f"{name:78s} {wall:7.2f} {n_events / wall / cores:14,.0f}")
+            runs = [timed(step) for _ in range(args.reps)]
+            wall = statistics.median(r[1] for r in runs)
+            other_load = max(r[2].other_load for r in runs)  # cores other processes used meanwhile
+            print(f"{name:78s} {wall:7.2f} {n_events / wall / cores:14,.0f} {other_load:9.1f} c")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

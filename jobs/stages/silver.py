@@ -45,11 +45,16 @@ class WeeksUnderAnotherKeyError(RuntimeError):
         )
 
 
+def bronze_event_rows(ctx: RunContext, weeks: list[date], current_key: bool = True) -> dict[str, DataFrame]:
+    """{source: its bronze rows of the weeks} for every source whose records are events."""
+    return {name: bronze_rows_of_weeks(ctx, name, weeks, current_key)
+            for name, kind in KINDS.items() if kind.events is not None}
+
+
 def other_key_rows_by_week(ctx: RunContext, weeks: list[date]) -> dict[date, int]:
     """Bronze event rows of each week that another key version wrote (weeks without any left out)."""
-    frames = [bronze_rows_of_weeks(ctx, kind.name, weeks, current_key=False)
-              .select(silver.week_start_of(F.col(EVENT_TIME[kind.name])).alias("week_start"))
-              for kind in KINDS.values() if kind.events is not None]
+    frames = [df.select(silver.week_start_of(F.col(EVENT_TIME[source])).alias("week_start"))
+              for source, df in bronze_event_rows(ctx, weeks, current_key=False).items()]
     # The window spans first to last week: weeks between them are not asked about.
     rows = (reduce(DataFrame.unionByName, frames).where(F.col("week_start").isin(weeks))
             .groupBy("week_start").count().collect())
@@ -57,15 +62,15 @@ def other_key_rows_by_week(ctx: RunContext, weeks: list[date]) -> dict[date, int
 
 
 def other_key_rows(ctx: RunContext, weeks: list[date]) -> int:
-    """Bronze rows of the weeks (and people rows) that another key version wrote: not used."""
+    """Bronze rows of the weeks (and people rows) that another key version wrote: the rows this
+    build leaves out (the run summary's privacy section reports them)."""
     people = lake.read(ctx.spark, ctx.lake, BRONZE["people"])
     n = people.where(F.col("key_version") != F.lit(ctx.pseudo.key_version)).count()
     return n + sum(other_key_rows_by_week(ctx, weeks).values())
 
 
 def silver_events(ctx: RunContext, weeks: list[date]) -> DataFrame:
-    frames = [kind.events(bronze_rows_of_weeks(ctx, kind.name, weeks), ctx.settings.ties)
-              for kind in KINDS.values() if kind.events is not None]
+    frames = [KINDS[source].events(df, ctx.settings.ties) for source, df in bronze_event_rows(ctx, weeks).items()]
     return reduce(DataFrame.unionByName, frames).where(F.col("week_start").isin(weeks))
 
 
