@@ -26,6 +26,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import lake
+from jobs.spark import concurrently
 from schemas import RUN_ID, Table
 from schemas.gold import GOLD_TABLES
 from schemas.quality import PUBLISHED_WEEKS_TABLE
@@ -47,17 +48,18 @@ def current_runs(spark: SparkSession, lake_root: Path | str, weeks: list[date] |
 
 def write_candidates(spark: SparkSession, lake_root: Path | str, frames: dict[Table, DataFrame],
                      weeks: list[date], run_id: str) -> None:
-    """Write the run's rows of the weeks beside the current ones, table by table in the order
-    given (one read of the pointer for all); leftovers of runs that never became current
+    """Write the run's rows of the weeks beside the current ones, several tables at once (one
+    read of the pointer for all); leftovers of runs that never became current
     (killed, blocked) are replaced in the same commit as each table's rows."""
     keep = set(current_runs(spark, lake_root, weeks).values())
-    for table, df in frames.items():
-        lake.replace_run_weeks(spark, lake_root, table, df, weeks, run_id, keep)
+    concurrently(lambda table: lake.replace_run_weeks(spark, lake_root, table, frames[table], weeks, run_id, keep),
+                 frames)
 
 
 def make_current(spark: SparkSession, lake_root: Path | str, weeks: list[date], run_id: str,
                  build_started_at: datetime | None = None) -> None:
-    """Switch the weeks to the run (one commit), then delete the other runs' rows of them."""
+    """Switch the weeks to the run (one commit), then delete the other runs' rows of them
+    (several tables at once)."""
     if not weeks:
         return
     now = datetime.now(timezone.utc)
@@ -66,8 +68,7 @@ def make_current(spark: SparkSession, lake_root: Path | str, weeks: list[date], 
                     spark.createDataFrame(rows, PUBLISHED_WEEKS_TABLE.schema))
     superseded = F.col("week_start").isin(sorted(set(weeks))) & (
         F.col(RUN_ID).isNull() | (F.col(RUN_ID) != F.lit(run_id)))
-    for table in RUN_TABLES:
-        lake.delete_rows(spark, lake_root, table, superseded)
+    concurrently(lambda table: lake.delete_rows(spark, lake_root, table, superseded), RUN_TABLES)
 
 
 def discard_candidate(spark: SparkSession, lake_root: Path | str, weeks: list[date], run_id: str) -> None:
@@ -75,5 +76,4 @@ def discard_candidate(spark: SparkSession, lake_root: Path | str, weeks: list[da
     if not weeks:
         return
     mine = F.col("week_start").isin(sorted(set(weeks))) & (F.col(RUN_ID) == F.lit(run_id))
-    for table in RUN_TABLES:
-        lake.delete_rows(spark, lake_root, table, mine)
+    concurrently(lambda table: lake.delete_rows(spark, lake_root, table, mine), RUN_TABLES)

@@ -10,10 +10,18 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
+
+# Spark actions started from this many driver threads at once (`concurrently`). A small
+# table's Delta write or a small frame's computation spends most of its second in the driver
+# (planning, Delta's snapshot and commit, scheduling a few tasks), not on the cores, so a few
+# overlap well; 1 runs them one after the other (docs/performance.md, "Fixed cost").
+CONCURRENT_ACTIONS = max(1, int(os.environ.get("ONA_CONCURRENT_ACTIONS", "4")))
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JARS_DIR = PROJECT_ROOT / ".cache" / "jars"
@@ -51,9 +59,18 @@ def get_spark(app_name: str = "ona") -> SparkSession:
         # 200 partitions made iterative jobs up to 9x slower on 2 cores (measured on this stack).
         .config("spark.sql.shuffle.partitions", str(max(4, 2 * cores)))
         .config("spark.sql.adaptive.enabled", "true")
-        # Delta loads each table snapshot with 50 tasks by default: on 2 cores every first read
-        # cost 6-8 s (a count went from 7 s to 0.7 s with 2*cores; bench notes).
-        .config("spark.databricks.delta.snapshotPartitions", str(2 * cores))
+        # Delta rebuilds a table's state (its files) from the log with 50 tasks by default, and
+        # again after every commit: on 2 cores a first read cost 6-8 s. Our tables hold at most
+        # a few thousand files, which one task reads in well under a second: a warm build of a
+        # small landing went from 37.8 s to 32.4 s with 1 instead of 2 x cores
+        # (docs/performance.md, "Fixed cost").
+        .config("spark.databricks.delta.snapshotPartitions", "1")
+        # Expression code (projections, orderings) is generated per task, and Delta's log
+        # replay projects a deeply nested action type: generating that code was half the JVM's
+        # CPU in a small build. Interpreted expressions skip it (37.8 s -> 29.0 s for a warm
+        # build of a small landing); whole-stage code generation, which carries the scans and
+        # aggregations over millions of rows, stays on (docs/performance.md, "Fixed cost").
+        .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         # PySpark 4 records the Python call site of every DataFrame and function call (a stack
         # walk and three JVM round trips each) to decorate error messages: it was a third of
@@ -90,6 +107,24 @@ def computed(df: DataFrame) -> DataFrame:
     own tasks (broadcast joins became jobs nested in tasks, which stalled a 2-core local run
     for minutes), and every query re-planned the whole build."""
     return df.localCheckpoint(eager=True)
+
+
+def concurrently(action: Callable, items: Iterable) -> list:
+    """``[action(item) for item in items]``, up to CONCURRENT_ACTIONS at once from driver
+    threads (PySpark gives each its own JVM thread). Only for actions that do not depend on one
+    another, e.g. writes to different Delta tables, which never conflict. Every action runs to
+    its end; then the first error, in the order of ``items``, is raised."""
+    items = list(items)
+    if CONCURRENT_ACTIONS == 1 or len(items) <= 1:
+        return [action(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(CONCURRENT_ACTIONS, len(items)), thread_name_prefix="ona-action") as pool:
+        futures = [pool.submit(action, item) for item in items]
+    return [future.result() for future in futures]
+
+
+def computed_together(*frames: DataFrame) -> tuple[DataFrame, ...]:
+    """``computed`` for frames that do not depend on one another, computed at once."""
+    return tuple(concurrently(computed, frames))
 
 
 def _quiet_jvm_logger(spark: SparkSession, name: str) -> None:

@@ -20,7 +20,7 @@ from jobs.config import Settings
 from jobs.graph.contract import NODE_METRICS_SCHEMA
 from jobs.graph.graphframes_engine import weekly_node_metrics_graphframes
 from jobs.graph.local_engine import weekly_node_metrics
-from jobs.spark import computed
+from jobs.spark import computed, computed_together
 from jobs.transforms import change, cohesion, gold
 from schemas.gold import (
     EDGES_WEEKLY,
@@ -109,11 +109,19 @@ def group_matrix(edges_df: DataFrame, people_df: DataFrame, settings: Settings) 
 
 def build_gold(inputs: GoldInputs, settings: Settings) -> dict[str, DataFrame]:
     """Candidate gold tables for the built weeks, keyed by table path (nothing is written), and
-    the restricted silver/person_brokerage_weekly that is written with them."""
+    the restricted silver/person_brokerage_weekly that is written with them.
+
+    Every frame is computed once (`computed`: they are read by several tables and by the
+    gates); frames that do not depend on one another are computed together, in four rounds
+    after the edges, because a small frame's computation waits on the driver more than on the
+    cores (docs/performance.md, "Fixed cost")."""
     weeks, people_df = inputs.weeks, inputs.people
     edges_df = gold.edges_weekly(inputs.interactions).transform(computed)
     engines = engine_per_week(edges_df, weeks, settings)
-    raw_nodes_df = node_metrics(edges_df, people_df, engines, settings).transform(computed)
+    raw_nodes_df, group_df, cohesion_df = computed_together(
+        node_metrics(edges_df, people_df, engines, settings),
+        group_matrix(edges_df, people_df, settings),
+        cohesion.group_cohesion_weekly(edges_df, people_df, weeks, settings.privacy))
 
     # Communities keep last week's id when they persist (matched by member overlap).
     published_communities_df = inputs.person_history.where(F.col("community").isNotNull()).select(
@@ -125,30 +133,28 @@ def build_gold(inputs: GoldInputs, settings: Settings) -> dict[str, DataFrame]:
     nodes_df = raw_nodes_df.drop("community").join(stable_df, on=["week_start", "person"], how="left") \
         .transform(computed)
 
-    brokerage_df = gold.brokerage_weekly(nodes_df, cohesion.person_cross_group_ties(edges_df, people_df)) \
-        .transform(computed)
     person_weeks_df = nodes_df.select("week_start", "person", "pagerank", "betweenness").unionByName(
         inputs.person_history.select("week_start", "person", "pagerank", "betweenness"))
     edge_weeks_df = edges_df.select("week_start", "src", "dst").unionByName(inputs.edge_history)
-    person_df = gold.person_metrics_weekly(
-        gold.degrees(edges_df), nodes_df, gold.load_metrics(inputs.events, people_df),
-        change.person_change(person_weeks_df, edge_weeks_df, weeks), people_df, weeks, settings.roles,
-    ).transform(computed)
+    brokerage_df, person_df = computed_together(
+        gold.brokerage_weekly(nodes_df, cohesion.person_cross_group_ties(edges_df, people_df)),
+        gold.person_metrics_weekly(
+            gold.degrees(edges_df), nodes_df, gold.load_metrics(inputs.events, people_df),
+            change.person_change(person_weeks_df, edge_weeks_df, weeks), people_df, weeks, settings.roles))
 
-    group_df = group_matrix(edges_df, people_df, settings).transform(computed)
-    cohesion_df = cohesion.group_cohesion_weekly(edges_df, people_df, weeks, settings.privacy)
     cohort_history_df = person_df.select("week_start", "person", "degree", "constraint").join(
         brokerage_df.select("week_start", "person", "cross_group_ties"), on=["week_start", "person"], how="left",
     ).unionByName(inputs.person_history.select("week_start", "person", "degree", "constraint", "cross_group_ties"))
-    cohorts_df = cohesion.onboarding_cohorts(cohort_history_df, people_df, weeks, settings.privacy)
-    summary_df = gold.network_summary_weekly(
-        edges_df, nodes_df, group_df, weeks, change.network_change(edge_weeks_df, weeks), stability_df, engines)
+    cohorts_df, summary_df = computed_together(
+        cohesion.onboarding_cohorts(cohort_history_df, people_df, weeks, settings.privacy),
+        gold.network_summary_weekly(
+            edges_df, nodes_df, group_df, weeks, change.network_change(edge_weeks_df, weeks), stability_df, engines))
     return {
         EDGES_WEEKLY.path: edges_df,
         PERSON_METRICS_WEEKLY.path: person_df,
         GROUP_METRICS_WEEKLY.path: group_df,
-        GROUP_COHESION_WEEKLY.path: cohesion_df.transform(computed),
-        ONBOARDING_COHORTS_WEEKLY.path: cohorts_df.transform(computed),
-        NETWORK_SUMMARY_WEEKLY.path: summary_df.transform(computed),
+        GROUP_COHESION_WEEKLY.path: cohesion_df,
+        ONBOARDING_COHORTS_WEEKLY.path: cohorts_df,
+        NETWORK_SUMMARY_WEEKLY.path: summary_df,
         PERSON_BROKERAGE_WEEKLY.path: brokerage_df,
     }
