@@ -17,11 +17,19 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
-# Spark actions started from this many driver threads at once (`concurrently`). A small
-# table's Delta write or a small frame's computation spends most of its second in the driver
-# (planning, Delta's snapshot and commit, scheduling a few tasks), not on the cores, so a few
-# overlap well; 1 runs them one after the other (docs/performance.md, "Fixed cost").
-CONCURRENT_ACTIONS = max(1, int(os.environ.get("ONA_CONCURRENT_ACTIONS", "4")))
+# How many Spark actions `concurrently` starts at once from driver threads (ONA_CONCURRENT_ACTIONS).
+# A small frame's computation or a small table's Delta write is driver work (planning, Delta's
+# snapshot and commit) around a few short tasks; several at once fill each other's gaps (a warm
+# build of a small landing: 36.0 s against 38.9 s one after the other; docs/performance.md,
+# "Cutting the fixed cost"). 1 runs them one after the other.
+DEFAULT_CONCURRENT_ACTIONS = 4
+
+
+def concurrent_actions() -> int:
+    value = os.environ.get("ONA_CONCURRENT_ACTIONS", str(DEFAULT_CONCURRENT_ACTIONS))
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"ONA_CONCURRENT_ACTIONS must be a whole number of at least 1, not {value!r}")
+    return int(value)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JARS_DIR = PROJECT_ROOT / ".cache" / "jars"
@@ -63,14 +71,8 @@ def get_spark(app_name: str = "ona") -> SparkSession:
         # again after every commit: on 2 cores a first read cost 6-8 s. Our tables hold at most
         # a few thousand files, which one task reads in well under a second: a warm build of a
         # small landing went from 37.8 s to 32.4 s with 1 instead of 2 x cores
-        # (docs/performance.md, "Fixed cost").
+        # (docs/performance.md, "Cutting the fixed cost").
         .config("spark.databricks.delta.snapshotPartitions", "1")
-        # Expression code (projections, orderings) is generated per task, and Delta's log
-        # replay projects a deeply nested action type: generating that code was half the JVM's
-        # CPU in a small build. Interpreted expressions skip it (37.8 s -> 29.0 s for a warm
-        # build of a small landing); whole-stage code generation, which carries the scans and
-        # aggregations over millions of rows, stays on (docs/performance.md, "Fixed cost").
-        .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         # PySpark 4 records the Python call site of every DataFrame and function call (a stack
         # walk and three JVM round trips each) to decorate error messages: it was a third of
@@ -110,14 +112,14 @@ def computed(df: DataFrame) -> DataFrame:
 
 
 def concurrently(action: Callable, items: Iterable) -> list:
-    """``[action(item) for item in items]``, up to CONCURRENT_ACTIONS at once from driver
+    """``[action(item) for item in items]``, up to `concurrent_actions()` at once from driver
     threads (PySpark gives each its own JVM thread). Only for actions that do not depend on one
     another, e.g. writes to different Delta tables, which never conflict. Every action runs to
     its end; then the first error, in the order of ``items``, is raised."""
-    items = list(items)
-    if CONCURRENT_ACTIONS == 1 or len(items) <= 1:
+    items, limit = list(items), concurrent_actions()
+    if limit == 1 or len(items) <= 1:
         return [action(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(CONCURRENT_ACTIONS, len(items)), thread_name_prefix="ona-action") as pool:
+    with ThreadPoolExecutor(max_workers=min(limit, len(items)), thread_name_prefix="ona-action") as pool:
         futures = [pool.submit(action, item) for item in items]
     return [future.result() for future in futures]
 
