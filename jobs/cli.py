@@ -339,9 +339,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _logging(args)
     from jobs.config import Settings
+    from jobs.spark import concurrent_actions
 
     try:  # a bad ONA_* value stops every command before it starts, in one line
         Settings.from_env()
+        concurrent_actions()
     except ValueError as exc:
         print(f"ona: bad configuration (ONA_CONFIG file or ONA_* variables): {exc}", file=sys.stderr)
         return 2

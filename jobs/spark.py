@@ -26,7 +26,7 @@ DEFAULT_CONCURRENT_ACTIONS = 4
 
 
 def concurrent_actions() -> int:
-    value = os.environ.get("ONA_CONCURRENT_ACTIONS", str(DEFAULT_CONCURRENT_ACTIONS))
+    value = os.environ.get("ONA_CONCURRENT_ACTIONS") or str(DEFAULT_CONCURRENT_ACTIONS)
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"ONA_CONCURRENT_ACTIONS must be a whole number of at least 1, not {value!r}")
     return int(value)
