@@ -17,20 +17,6 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
-# How many Spark actions `concurrently` starts at once from driver threads (ONA_CONCURRENT_ACTIONS).
-# A small frame's computation or a small table's Delta write is driver work (planning, Delta's
-# snapshot and commit) around a few short tasks; several at once fill each other's gaps (a warm
-# build of a small landing: 36.0 s against 38.9 s one after the other; docs/performance.md,
-# "Cutting the fixed cost"). 1 runs them one after the other.
-DEFAULT_CONCURRENT_ACTIONS = 4
-
-
-def concurrent_actions() -> int:
-    value = os.environ.get("ONA_CONCURRENT_ACTIONS") or str(DEFAULT_CONCURRENT_ACTIONS)
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"ONA_CONCURRENT_ACTIONS must be a whole number of at least 1, not {value!r}")
-    return int(value)
-
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JARS_DIR = PROJECT_ROOT / ".cache" / "jars"
 
@@ -109,6 +95,22 @@ def computed(df: DataFrame) -> DataFrame:
     own tasks (broadcast joins became jobs nested in tasks, which stalled a 2-core local run
     for minutes), and every query re-planned the whole build."""
     return df.localCheckpoint(eager=True)
+
+
+# How many Spark actions `concurrently` starts at once from driver threads (ONA_CONCURRENT_ACTIONS).
+# A small frame's computation or a small table's Delta write is driver work (planning, Delta's
+# snapshot and commit) around a few short tasks, which leaves the cores idle between them;
+# several at once fill those gaps (a warm build of a small landing: 36.0 s against 38.9 s one
+# after the other; docs/performance.md, "Cutting the fixed cost"). 1 runs them one after the other.
+DEFAULT_CONCURRENT_ACTIONS = 4
+
+
+def concurrent_actions() -> int:
+    """ONA_CONCURRENT_ACTIONS (empty or unset: the default); `ona` checks it before any command."""
+    value = os.environ.get("ONA_CONCURRENT_ACTIONS") or str(DEFAULT_CONCURRENT_ACTIONS)
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"ONA_CONCURRENT_ACTIONS must be a whole number of at least 1, not {value!r}")
+    return int(value)
 
 
 def concurrently(action: Callable, items: Iterable) -> list:

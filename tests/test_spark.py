@@ -48,3 +48,14 @@ def test_a_bad_setting_is_refused_with_its_name(monkeypatch, value):
     monkeypatch.setenv("ONA_CONCURRENT_ACTIONS", value)
     with pytest.raises(ValueError, match="ONA_CONCURRENT_ACTIONS must be a whole number of at least 1"):
         concurrently(str, range(2))
+
+
+def test_a_build_refuses_a_bad_setting_before_it_starts(monkeypatch, tmp_path):
+    """What a DAG task calls (no `ona` in between): refused when the run opens, before Spark
+    starts or the lake is touched."""
+    from jobs import pipeline
+
+    monkeypatch.setenv("ONA_CONCURRENT_ACTIONS", "0")
+    with pytest.raises(ValueError, match="ONA_CONCURRENT_ACTIONS must be a whole number of at least 1, not '0'"):
+        pipeline.run(None, tmp_path / "lake")
+    assert not (tmp_path / "lake").exists()

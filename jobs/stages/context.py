@@ -98,9 +98,10 @@ def open_context(landing: Path | None, lake_root: Path, settings: Settings | Non
                  reads_addresses: bool) -> RunContext:
     """The run's context. Reading addresses (an ingest) needs the internal domains and the
     opt-out list; a build from bronze needs neither."""
-    from jobs.spark import get_spark
+    from jobs.spark import concurrent_actions, get_spark
 
     settings = settings or Settings.from_env()
+    concurrent_actions()  # a bad value is refused here, not at the run's first table write
     key = load_key()  # a missing or weak key is refused before Spark starts
     spark = spark or get_spark()
     landing = Path(landing) if landing else None

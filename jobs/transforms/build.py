@@ -113,8 +113,8 @@ def build_gold(inputs: GoldInputs, settings: Settings) -> dict[str, DataFrame]:
 
     Every frame is computed once (`computed`: they are read by several tables and by the
     gates); frames that do not depend on one another are computed together, in four rounds
-    after the edges, because a small frame's computation waits on the driver more than on the
-    cores (docs/performance.md, "Cutting the fixed cost")."""
+    after the edges (`computed_together`), so that one frame's tasks run while another is
+    planned (docs/performance.md, "Cutting the fixed cost")."""
     weeks, people_df = inputs.weeks, inputs.people
     edges_df = gold.edges_weekly(inputs.interactions).transform(computed)
     engines = engine_per_week(edges_df, weeks, settings)
