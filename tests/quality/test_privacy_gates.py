@@ -118,27 +118,45 @@ def inputs_for(refs: frozenset[str] = frozenset(), ingests=None, **overrides) ->
     return {t.path: base for t in GOLD_TABLES}
 
 
-def gate(spark, frames, inputs=None, roster=True):
-    roster_df = spark.createDataFrame([(p,) for p in P], "person string") if roster else None
-    results = run_week_gates(WEEK, frames, inputs or inputs_for(), roster_df=roster_df)
-    assert [r.table for r in results] == [t.path for t in GOLD_TABLES]
+def outcome(results) -> tuple[bool, set, set, list]:
+    """A week's gate results: (published, failed fail checks, failed warn checks, results),
+    the checks as (table, check) pairs."""
     failed = {(r.table, c.check) for r in results for c in r.failed_fail}
     warned = {(r.table, c.check) for r in results for c in r.failed_warn}
     return all(r.success for r in results), failed, warned, results
 
 
-def assert_blocked_by(spark, frames, table: str, check_prefix: str, inputs=None):
-    published, failed, _, _ = gate(spark, frames, inputs)
+def roster_of(spark):
+    return spark.createDataFrame([(p,) for p in P], "person string")
+
+
+def gate(spark, frames, inputs=None):
+    """One week through `run_week_gates`, the single-week path."""
+    results = run_week_gates(WEEK, frames, inputs or inputs_for(), roster_df=roster_of(spark))
+    assert [r.table for r in results] == [t.path for t in GOLD_TABLES]
+    return outcome(results)
+
+
+def assert_blocked_by(published: bool, failed: set, table: str, check_prefix: str) -> None:
     assert not published, "the violation did not block the week"
     named = [c for t, c in failed if t == table and c.startswith(check_prefix)]
     assert named, f"{check_prefix!r} not among the failed checks of {table}: {sorted(failed)}"
-    return failed
 
 
-# ------------------------------------------------------------------------ the clean week
+def _with(rows, table, index, **changes):
+    rows[table][index] = {**rows[table][index], **changes}
+    return rows
 
-def test_clean_week_passes_every_check_without_warnings(spark):
-    published, failed, warned, results = gate(spark, frames_of(spark, clean_rows()))
+
+# ------------------------------------------------------------------------ one week, one run
+
+@pytest.fixture(scope="module")
+def clean_gate(spark):
+    return gate(spark, frames_of(spark, clean_rows()))
+
+
+def test_clean_week_passes_every_check_without_warnings(clean_gate):
+    published, failed, warned, results = clean_gate
     assert published and not failed and not warned
     checks = {c.check for r in results for c in r.checks}
     # The derived suites ran, not only the table suites.
@@ -147,89 +165,205 @@ def test_clean_week_passes_every_check_without_warnings(spark):
     assert any(c.startswith("privacy: no quasi-identifier column") for c in checks)
     assert any(c.startswith("freshness:") for c in checks)
     assert any(c == "person is on the roster (silver/people)" for c in checks)
+    assert {c.observed for r in results for c in r.checks} == {"passed"}
 
 
-# ------------------------------------------------------------------------ planted violations
-
-def _with(rows, table, index, **changes):
-    rows[table][index] = {**rows[table][index], **changes}
-    return rows
-
-
-def test_address_in_a_string_column_blocks(spark):
-    rows = _with(clean_rows(), GROUPS, 0, group_a="ann@example.org")
-    assert_blocked_by(spark, frames_of(spark, rows), GROUPS, "privacy: no address-like value in group_a")
-
+# A changed schema and the build's freshness hold for every week of a run alike: these three
+# get a run of their own.
 
 def test_extra_column_blocks(spark):
     frames = frames_of(spark, clean_rows())
     frames[EDGES] = frames[EDGES].withColumn("subject", F.lit("quarterly numbers"))
-    assert_blocked_by(spark, frames, EDGES, "privacy: no column outside the contract")
+    published, failed, _, _ = gate(spark, frames)
+    assert_blocked_by(published, failed, EDGES, "privacy: no column outside the contract")
 
 
 def test_quasi_identifier_column_blocks(spark):
     frames = frames_of(spark, clean_rows())
     frames[PERSONS] = frames[PERSONS].withColumn("department", F.lit("Sales"))
-    assert_blocked_by(spark, frames, PERSONS, "privacy: no quasi-identifier column")
+    published, failed, _, _ = gate(spark, frames)
+    assert_blocked_by(published, failed, PERSONS, "privacy: no quasi-identifier column")
 
 
-@pytest.mark.parametrize("table, column", [(PERSONS, "person"), (EDGES, "src"), (EDGES, "dst")])
-def test_non_pseudonym_identifier_blocks(spark, table, column):
-    rows = _with(clean_rows(), table, 0, **{column: "ann.smith"})
-    assert_blocked_by(spark, frames_of(spark, rows), table, f"privacy: {column} is a person pseudonym")
+def test_stale_ingest_warns_but_publishes(spark):
+    stale = (("email", NOW - timedelta(days=1)), ("chat", (NOW - timedelta(days=20)).replace(tzinfo=None)))
+    published, failed, warned, _ = gate(spark, frames_of(spark, clean_rows()), inputs_for(ingests=stale))
+    assert published and not failed
+    assert [c for t, c in warned if t == SUMMARY and c.startswith("freshness:")]
 
 
-def test_published_cell_under_k_blocks(spark):
-    rows = _with(clean_rows(), GROUPS, 0, n_people_a=4)
-    assert_blocked_by(spark, frames_of(spark, rows), GROUPS, "privacy: published cells have >= 5 people on each side")
+# ------------------------------------------------------------------------ planted violations
+#
+# Each case changes the clean week in one way. All of them are gated in one run_gates call,
+# each in a week of its own (what the pipeline does for a backfill), so every case also shows
+# that a violation blocks its own week only: the clean week among them passes every check.
+
+def _without_p3(rows):
+    """P[3] keeps its edges in but has no person row, and is only ever a dst."""
+    rows[PERSONS] = [r for r in rows[PERSONS] if r["person"] != P[3]]
+    for r in rows[PERSONS]:
+        r["pagerank"] = 1 / 5
+    rows[EDGES] = [e for e in rows[EDGES] if e["src"] != P[3]]
+    return rows
 
 
-def test_published_cell_without_its_count_blocks(spark):
-    rows = _with(clean_rows(), GROUPS, 0, n_people_b=None)
-    assert_blocked_by(spark, frames_of(spark, rows), GROUPS, "published rows carry")
-
-
-def test_suppressed_cell_with_a_weight_blocks(spark):
-    rows = _with(clean_rows(), GROUPS, 1, weight=2.0)
-    assert_blocked_by(spark, frames_of(spark, rows), GROUPS, "privacy: suppressed rows publish no value")
-
-
-def test_suppressed_cell_with_an_unknown_reason_blocks(spark):
-    rows = _with(clean_rows(), GROUPS, 1, suppression="too small")
-    assert_blocked_by(spark, frames_of(spark, rows), GROUPS, "privacy: suppressed rows give a reason")
-
-
-def test_network_role_outside_its_vocabulary_blocks(spark):
-    """A role column could smuggle a department or a name next to a pseudonym: only the fixed
-    vocabulary passes."""
-    rows = _with(clean_rows(), PERSONS, 0, network_role="Engineering")
-    assert_blocked_by(spark, frames_of(spark, rows), PERSONS, "privacy: network_role is one of")
-
-
-def test_published_group_cohesion_under_k_blocks(spark):
-    rows = _with(clean_rows(), COHESION, 0, n_people=4)
-    assert_blocked_by(spark, frames_of(spark, rows), COHESION, "privacy: published rows stand for >= 5 people")
-
-
-def test_suppressed_cohort_with_a_value_blocks(spark):
-    rows = _with(clean_rows(), COHORTS, 1, share_integrated=1.0)
-    assert_blocked_by(spark, frames_of(spark, rows), COHORTS, "privacy: suppressed rows publish no value")
-
-
-def test_ei_index_out_of_range_blocks(spark):
-    rows = _with(clean_rows(), COHESION, 0, ei_index=1.5)
-    assert_blocked_by(spark, frames_of(spark, rows), COHESION, "ei_index in [-1, 1]")
-
-
-def test_every_new_metric_range_and_the_engine_name_block(spark):
-    """One planted violation per range check of the issue-7 columns, all in one week: each is
-    named among the failed checks of its table."""
-    rows = _with(clean_rows(), PERSONS, 0, eigenvector=1.5, harmonic=-0.1, betweenness=2.0,
-                 after_hours_share=1.2, constraint=-0.5)
+def _every_new_metric_out_of_range(rows):
+    rows = _with(rows, PERSONS, 0, eigenvector=1.5, harmonic=-0.1, betweenness=2.0, after_hours_share=1.2,
+                 constraint=-0.5)
     rows = _with(rows, SUMMARY, 0, tie_churn=1.5, community_stability=-0.1, graph_engine="spark")
     rows = _with(rows, COHESION, 0, density=1.2, cross_group_share=1.5)
-    rows = _with(rows, COHORTS, 0, share_integrated=1.5)
-    published, failed, _, _ = gate(spark, frames_of(spark, rows))
+    return _with(rows, COHORTS, 0, share_integrated=1.5)
+
+
+def _duplicated(table, rows):
+    rows[table].append(dict(rows[table][0]))
+    return rows
+
+
+def _pagerank(value, rows):
+    for r in rows[PERSONS]:
+        r["pagerank"] = value
+    return rows
+
+
+def _without_edges(rows):
+    rows[EDGES] = []
+    return _pagerank(None, rows)  # nobody has a tie: no PageRank
+
+
+def _changed(table, index, **changes):
+    return lambda rows: _with(rows, table, index, **changes)
+
+
+# The names recorded at ingest for every case (state/name_refs).
+RECORDED_NAMES = ("Ann Smith", "Bob Jones")
+
+CASES = {
+    "clean": lambda rows: rows,
+    "address in a label": _changed(GROUPS, 0, group_a="ann@example.org"),
+    "person not a pseudonym": _changed(PERSONS, 0, person="ann.smith"),
+    "src not a pseudonym": _changed(EDGES, 0, src="ann.smith"),
+    "dst not a pseudonym": _changed(EDGES, 0, dst="ann.smith"),
+    "published cell under k": _changed(GROUPS, 0, n_people_a=4),
+    "published cell without its count": _changed(GROUPS, 0, n_people_b=None),
+    "suppressed cell with a weight": _changed(GROUPS, 1, weight=2.0),
+    "suppressed cell with an unknown reason": _changed(GROUPS, 1, suppression="too small"),
+    # A role column could smuggle a department or a name next to a pseudonym.
+    "network role outside its vocabulary": _changed(PERSONS, 0, network_role="Engineering"),
+    "published cohesion under k": _changed(COHESION, 0, n_people=4),
+    "suppressed cohort with a value": _changed(COHORTS, 1, share_integrated=1.0),
+    "ei_index out of range": _changed(COHESION, 0, ei_index=1.5),
+    "every new metric out of range": _every_new_metric_out_of_range,
+    "recorded name as a label": _changed(GROUPS, 0, group_b="ANN  smith"),  # case and spacing do not hide it
+    "edge end without a person row": _without_p3,
+    **{f"duplicate key in {t.path}": partial(_duplicated, t.path) for t in GOLD_TABLES},
+    "address and recorded name in labels": _changed(GROUPS, 0, group_a="ann@example.org", group_b="Ann Smith"),
+    "pagerank not summing to 1": partial(_pagerank, 0.1),  # six people: 0.6
+    "no summary row": lambda rows: {**rows, SUMMARY: []},
+    "zero dp weight": _changed(GROUPS, 0, weight=0.0, dp_epsilon=0.5),
+    "negative dp weight": _changed(GROUPS, 0, weight=-0.5, dp_epsilon=0.5),
+    "zero weight without dp": _changed(GROUPS, 0, weight=0.0),
+    # Warn level: published.
+    "name-like label": _changed(GROUPS, 2, group_a="Mary O'Neil"),  # a name nobody recorded
+    "no edges": _without_edges,
+    "volume under the trailing average": lambda rows: rows,
+    "volume within the trailing average": lambda rows: rows,
+}
+# Per-week inputs: the row counts of the weeks before (the clean week has 12 edges, 6 person rows).
+TRAILING = {
+    "volume under the trailing average": {EDGES: (30, 32), PERSONS: (5, 7)},  # 12 < half of 31; 6 within
+    "volume within the trailing average": {EDGES: (20, 24)},  # half of 22 is 11: within
+}
+
+
+@pytest.fixture(scope="module")
+def planted(spark, tmp_path_factory) -> dict[str, tuple]:
+    """case -> the outcome of its week, every case gated in one run_gates call."""
+    # The name refs go through the lake table the pipeline reads them from.
+    lake_root = tmp_path_factory.mktemp("name-refs") / "lake"
+    record_name_refs(spark, lake_root, name_refs(PSEUDO, *RECORDED_NAMES))
+    refs = known_name_refs(spark, lake_root)
+    weeks = {case: WEEK + timedelta(weeks=i) for i, case in enumerate(CASES)}
+    rows, inputs = {t.path: [] for t in GOLD_TABLES}, {}
+    for case, change in CASES.items():
+        for table, table_rows in change(clean_rows()).items():
+            rows[table] += [{**r, "week_start": weeks[case]} for r in table_rows]
+        inputs[weeks[case]] = inputs_for(refs)
+        for table, counts in TRAILING.get(case, {}).items():
+            inputs[weeks[case]][table] = replace(inputs[weeks[case]][table], trailing_row_counts=counts)
+    results = run_gates(frames_of(spark, rows), inputs, roster_of(spark))
+    assert [(r.week_start, r.table) for r in results] == [(w, t.path) for w in weeks.values() for t in GOLD_TABLES]
+    return {case: outcome([r for r in results if r.week_start == week]) for case, week in weeks.items()}
+
+
+BLOCKED = [  # (case, table, the check that names the violation)
+    ("address in a label", GROUPS, "privacy: no address-like value in group_a"),
+    ("person not a pseudonym", PERSONS, "privacy: person is a person pseudonym"),
+    ("src not a pseudonym", EDGES, "privacy: src is a person pseudonym"),
+    ("dst not a pseudonym", EDGES, "privacy: dst is a person pseudonym"),
+    ("published cell under k", GROUPS, "privacy: published cells have >= 5 people on each side"),
+    ("published cell without its count", GROUPS, "published rows carry"),
+    ("suppressed cell with a weight", GROUPS, "privacy: suppressed rows publish no value"),
+    ("suppressed cell with an unknown reason", GROUPS, "privacy: suppressed rows give a reason"),
+    ("network role outside its vocabulary", PERSONS, "privacy: network_role is one of"),
+    ("published cohesion under k", COHESION, "privacy: published rows stand for >= 5 people"),
+    ("suppressed cohort with a value", COHORTS, "privacy: suppressed rows publish no value"),
+    ("ei_index out of range", COHESION, "ei_index in [-1, 1]"),
+    ("recorded name as a label", GROUPS, "privacy: no label (group_kind, group_a, group_b"),
+    ("edge end without a person row", EDGES, f"every edge dst has a {PERSON_METRICS_WEEKLY.path} row"),
+    *[(f"duplicate key in {t.path}", t.path, f"key unique: one row per {', '.join(t.keys)}") for t in GOLD_TABLES],
+    ("pagerank not summing to 1", PERSONS, "pagerank sums to 1"),
+    ("no summary row", SUMMARY, "one row per week"),
+    ("negative dp weight", GROUPS, "weight of published cells is positive"),
+    ("zero weight without dp", GROUPS, "weight of published cells is positive"),
+]
+
+
+@pytest.mark.parametrize("case, table, check", BLOCKED, ids=[case for case, _, _ in BLOCKED])
+def test_a_planted_violation_blocks_its_week(planted, case, table, check):
+    published, failed, _, _ = planted[case]
+    assert_blocked_by(published, failed, table, check)
+
+
+def test_the_clean_week_beside_the_violations_gets_every_check_of_a_single_week(planted, clean_gate):
+    published, failed, warned, results = planted["clean"]
+    assert published and not failed and not warned
+    # (Gated with the recorded names: they do not block a week whose labels are no names.)
+    checks = lambda results: [(r.table, sorted(c.check for c in r.checks)) for r in results]  # noqa: E731
+    assert checks(results) == checks(clean_gate[3])
+    # The derived checks reach the gate of their own table in every week (written out).
+    named = {(r.table, c.check) for r in results for c in r.checks}
+    assert {
+        (EDGES, f"every edge dst has a {PERSON_METRICS_WEEKLY.path} row in the week"),
+        (EDGES, "the week has edges"), (EDGES, VOLUME), (PERSONS, VOLUME), (PERSONS, "pagerank sums to 1"),
+        (PERSONS, "person is on the roster (silver/people)"),
+        (GROUPS, "privacy: published cells have >= 5 people on each side (n_people_a, n_people_b)"),
+        (COHESION, "privacy: published rows stand for >= 5 people (n_people)"),
+        (COHORTS, "privacy: suppressed rows publish no value (n_people, median_degree, "
+                  "median_cross_group_ties, share_integrated)"),
+        (SUMMARY, "one row per week"),
+        (SUMMARY, "freshness: the newest ingest of every source is at most 8 days old at build time"),
+    } <= named
+
+
+def test_a_violation_is_counted_in_its_own_week_only(planted):
+    """The address planted in one week is the only failure of that week, counted among that
+    week's three cells (other weeks plant an address too)."""
+    failed = [c for r in planted["address in a label"][3] for c in r.failed_fail]
+    assert [(c.check, c.observed) for c in failed] == [("privacy: no address-like value in group_a", "1 unexpected of 3")]
+
+
+def test_an_edge_end_is_looked_up_in_its_own_week(planted):
+    """P[3] has person rows in every other week: its edges still block the week it has none."""
+    _, failed, _, _ = planted["edge end without a person row"]
+    assert (EDGES, f"every edge dst has a {PERSON_METRICS_WEEKLY.path} row in the week") in failed
+    assert not any(c.startswith("every edge src has") for _, c in failed)
+
+
+def test_every_new_metric_range_and_the_engine_name_block(planted):
+    """One planted violation per range check of the issue-7 columns, all in one week: each is
+    named among the failed checks of its table."""
+    published, failed, _, _ = planted["every new metric out of range"]
     assert not published
     expected = {
         (PERSONS, "eigenvector in [0, 1]"), (PERSONS, "harmonic in [0, 1]"), (PERSONS, "betweenness in [0, 1]"),
@@ -242,93 +376,32 @@ def test_every_new_metric_range_and_the_engine_name_block(spark):
     assert expected <= failed, sorted(expected - failed)
 
 
-def test_directory_name_as_group_label_blocks(spark, tmp_path):
-    lake_root = tmp_path / "lake"
-    record_name_refs(spark, lake_root, name_refs(PSEUDO, "Ann Smith", "Bob Jones"))
-    refs = known_name_refs(spark, lake_root)
-    rows = _with(clean_rows(), GROUPS, 0, group_b="ANN  smith")  # case and spacing do not hide it
-    assert_blocked_by(spark, frames_of(spark, rows), GROUPS, "privacy: no label (group_kind, group_a, group_b",
-                      inputs=inputs_for(refs))
-    # The same refs do not block a week whose labels are no names.
-    assert gate(spark, frames_of(spark, clean_rows()), inputs_for(refs))[0]
-
-
-def test_edge_end_without_a_person_row_blocks(spark):
-    rows = clean_rows()
-    rows[PERSONS] = [r for r in rows[PERSONS] if r["person"] != P[3]]
-    for r in rows[PERSONS]:
-        r["pagerank"] = 1 / 5
-    rows[EDGES] = [e for e in rows[EDGES] if e["src"] != P[3]]  # P[3] is only ever a dst now
-    failed = assert_blocked_by(spark, frames_of(spark, rows), EDGES,
-                               f"every edge dst has a {PERSON_METRICS_WEEKLY.path} row")
-    assert not any(c.startswith("every edge src has") for _, c in failed)
-
-
-@pytest.mark.parametrize("table", [t.path for t in GOLD_TABLES])
-def test_duplicate_key_blocks(spark, table):
-    rows = clean_rows()
-    rows[table].append(dict(rows[table][0]))
-    keys = next(t for t in GOLD_TABLES if t.path == table).keys
-    assert_blocked_by(spark, frames_of(spark, rows), table, f"key unique: one row per {', '.join(keys)}")
+def test_observed_holds_counts_never_values(planted):
+    results = planted["address and recorded name in labels"][3]
+    observed = " ".join(c.observed for r in results for c in r.checks)
+    assert "ann" not in observed.lower() and "smith" not in observed.lower()
+    # A failed check says how much failed (validated again with counts, in its own week); a
+    # check that held in every week says so.
+    assert "1 unexpected of 3" in [c.observed for r in results for c in r.failed_fail]
+    assert {c.observed for r in results if r.table == EDGES for c in r.checks
+            if c.check.startswith("privacy: no column outside")} == {f"passed ({len(CASES)} weeks checked together)"}
 
 
 # ------------------------------------------------------------------------ warn level: published
 
-def test_stale_ingest_warns_but_publishes(spark):
-    stale = (("email", NOW - timedelta(days=1)), ("chat", (NOW - timedelta(days=20)).replace(tzinfo=None)))
-    published, failed, warned, _ = gate(spark, frames_of(spark, clean_rows()), inputs_for(ingests=stale))
-    assert published and not failed
-    assert [c for t, c in warned if t == SUMMARY and c.startswith("freshness:")]
-
-
-def test_name_like_label_warns_but_publishes(spark):
-    rows = _with(clean_rows(), GROUPS, 2, group_a="Mary O'Neil")  # a name nobody recorded
-    published, failed, warned, _ = gate(spark, frames_of(spark, rows))
+def test_name_like_label_warns_but_publishes(planted):
+    published, failed, warned, _ = planted["name-like label"]
     assert published and not failed
     assert [c for t, c in warned if t == GROUPS and "looks like a person's name" in c]
 
 
-def test_dp_weight_may_be_zero_but_not_negative(spark):
-    rows = _with(clean_rows(), GROUPS, 0, weight=0.0, dp_epsilon=0.5)
-    assert gate(spark, frames_of(spark, rows))[0]
-    for changes in ({"weight": -0.5, "dp_epsilon": 0.5}, {"weight": 0.0}):
-        rows = _with(clean_rows(), GROUPS, 0, **changes)
-        assert_blocked_by(spark, frames_of(spark, rows), GROUPS, "weight of published cells is positive")
+def test_dp_weight_may_be_zero(planted):
+    published, failed, warned, _ = planted["zero dp weight"]
+    assert published and not failed and not warned
 
 
-def test_observed_holds_counts_never_values(spark):
-    rows = _with(clean_rows(), GROUPS, 0, group_a="ann@example.org", group_b="Ann Smith")
-    _, _, _, results = gate(spark, frames_of(spark, rows), inputs_for(name_refs(PSEUDO, "Ann Smith")))
-    observed = " ".join(c.observed for r in results for c in r.checks)
-    assert "ann" not in observed.lower() and "smith" not in observed.lower()
-    # A failed check says how much failed (its suite validated again with counts); the checks
-    # of a suite without a failure (the edges table's own) say that they passed.
-    assert "1 unexpected of 3" in [c.observed for r in results for c in r.failed_fail]
-    assert {c.observed for r in results if r.table == EDGES for c in r.checks
-            if c.check.startswith("privacy: src is")} == {"passed"}
-
-
-# ------------------------------------------------------------------------ a week's aggregates
-
-def test_pagerank_that_does_not_sum_to_one_blocks(spark):
-    rows = clean_rows()
-    for r in rows[PERSONS]:
-        r["pagerank"] = 0.1  # six people: 0.6
-    assert_blocked_by(spark, frames_of(spark, rows), PERSONS, "pagerank sums to 1")
-
-
-def test_a_week_without_its_summary_row_blocks(spark):
-    rows = clean_rows()
-    rows[SUMMARY] = []
-    assert_blocked_by(spark, frames_of(spark, rows), SUMMARY, "one row per week")
-
-
-def test_a_week_without_edges_warns_and_sums_no_pagerank(spark):
-    rows = clean_rows()
-    rows[EDGES] = []
-    for r in rows[PERSONS]:
-        r["pagerank"] = None  # nobody has a tie: no PageRank
-    published, failed, warned, _ = gate(spark, frames_of(spark, rows))
+def test_a_week_without_edges_warns_and_sums_no_pagerank(planted):
+    published, failed, warned, _ = planted["no edges"]
     assert published and not failed
     assert (EDGES, "the week has edges") in warned
 
@@ -336,90 +409,11 @@ def test_a_week_without_edges_warns_and_sums_no_pagerank(spark):
 VOLUME = "volume within 0.5x-2x of the trailing average of the 4 published weeks before"
 
 
-def test_volume_against_the_trailing_average_warns_but_publishes(spark):
-    frames = frames_of(spark, clean_rows())  # 12 edges, 6 person rows
-    inputs = inputs_for()
-    inputs[EDGES] = replace(inputs[EDGES], trailing_row_counts=(30, 32))  # 12 < half of 31
-    inputs[PERSONS] = replace(inputs[PERSONS], trailing_row_counts=(5, 7))  # 6: within
-    published, failed, warned, _ = gate(spark, frames, inputs)
+def test_volume_against_the_trailing_average_warns_but_publishes(planted):
+    published, failed, warned, _ = planted["volume under the trailing average"]
     assert published and not failed
     assert (EDGES, VOLUME) in warned and (PERSONS, VOLUME) not in warned
-    inputs[EDGES] = replace(inputs[EDGES], trailing_row_counts=(20, 24))  # half of 22 is 11: within
-    assert not gate(spark, frames, inputs)[2]
-
-
-# ------------------------------------------------------------------------ several weeks, one run
-
-WEEK2 = WEEK + timedelta(weeks=1)
-
-
-def gate_two_weeks(spark, change_second=None) -> dict:
-    """Two clean weeks gated in one run_gates call, the second changed by ``change_second(rows)``:
-    the results of each week."""
-    first, second = clean_rows(), clean_rows()
-    for table_rows in second.values():
-        for r in table_rows:
-            r["week_start"] = WEEK2
-    if change_second:
-        change_second(second)
-    frames = frames_of(spark, {t: first[t] + second[t] for t in first})
-    roster_df = spark.createDataFrame([(p,) for p in P], "person string")
-    results = run_gates(frames, {WEEK: inputs_for(), WEEK2: inputs_for()}, roster_df)
-    assert [(r.week_start, r.table) for r in results] == [(w, t.path) for w in (WEEK, WEEK2) for t in GOLD_TABLES]
-    return {w: [r for r in results if r.week_start == w] for w in (WEEK, WEEK2)}
-
-
-def _checks(results) -> list:
-    return [(r.table, sorted(c.check for c in r.checks)) for r in results]
-
-
-def test_weeks_checked_together_get_every_check_of_a_single_week(spark):
-    by_week = gate_two_weeks(spark)
-    single = gate(spark, frames_of(spark, clean_rows()))[3]
-    for results in by_week.values():
-        assert all(r.success and not r.failed_warn for r in results)
-        assert _checks(results) == _checks(single)
-        # The derived checks reach the gate of their own table in every week (written out).
-        named = {(r.table, c.check) for r in results for c in r.checks}
-        assert {
-            (EDGES, f"every edge dst has a {PERSON_METRICS_WEEKLY.path} row in the week"),
-            (EDGES, "the week has edges"), (EDGES, VOLUME), (PERSONS, VOLUME), (PERSONS, "pagerank sums to 1"),
-            (PERSONS, "person is on the roster (silver/people)"),
-            (GROUPS, "privacy: published cells have >= 5 people on each side (n_people_a, n_people_b)"),
-            (COHESION, "privacy: published rows stand for >= 5 people (n_people)"),
-            (COHORTS, "privacy: suppressed rows publish no value (n_people, median_degree, "
-                      "median_cross_group_ties, share_integrated)"),
-            (SUMMARY, "one row per week"),
-            (SUMMARY, "freshness: the newest ingest of every source is at most 8 days old at build time"),
-        } <= named
-    assert {c.observed for r in by_week[WEEK] for c in r.checks} == {"passed (2 weeks checked together)"}
-
-
-def test_a_violation_blocks_only_its_own_week(spark):
-    by_week = gate_two_weeks(spark, lambda rows: _with(rows, GROUPS, 0, group_a="ann@example.org"))
-    assert all(r.success and not r.failed_warn for r in by_week[WEEK])
-    failed = [c for r in by_week[WEEK2] for c in r.failed_fail]
-    assert [(c.check, c.observed) for c in failed] == [("privacy: no address-like value in group_a", "1 unexpected of 3")]
-
-
-def test_an_edge_end_is_looked_up_in_its_own_week(spark):
-    """P[3] has a person row in the first week only: the second week's edges to P[3] block it."""
-    def drop_p3(rows):
-        rows[PERSONS] = [r for r in rows[PERSONS] if r["person"] != P[3]]
-        for r in rows[PERSONS]:
-            r["pagerank"] = 1 / 5
-        rows[EDGES] = [e for e in rows[EDGES] if e["src"] != P[3]]
-
-    by_week = gate_two_weeks(spark, drop_p3)
-    assert all(r.success for r in by_week[WEEK])
-    failed = {(r.table, c.check) for r in by_week[WEEK2] for c in r.failed_fail}
-    assert (EDGES, f"every edge dst has a {PERSON_METRICS_WEEKLY.path} row in the week") in failed
-
-
-def test_a_missing_summary_row_blocks_only_its_own_week(spark):
-    by_week = gate_two_weeks(spark, lambda rows: rows.update({SUMMARY: []}))
-    assert all(r.success for r in by_week[WEEK])
-    assert (SUMMARY, "one row per week") in {(r.table, c.check) for r in by_week[WEEK2] for c in r.failed_fail}
+    assert not planted["volume within the trailing average"][2]
 
 
 # ------------------------------------------------------------------------ the pieces
@@ -433,11 +427,12 @@ def test_stacked_derived_suites_keep_each_flag_to_its_own_rows(spark):
 
     a = DerivedSuite(EDGES_WEEKLY, "a", spark.createDataFrame([(WEEK, True), (WEEK, None)], "week_start date, ok boolean"),
                      [Flag("ok", "fail", "a holds")])
-    b = DerivedSuite(NETWORK_SUMMARY_WEEKLY, "b", spark.createDataFrame([(WEEK2, False)], "week_start date, bad boolean"),
+    week2 = WEEK + timedelta(weeks=1)
+    b = DerivedSuite(NETWORK_SUMMARY_WEEKLY, "b", spark.createDataFrame([(week2, False)], "week_start date, bad boolean"),
                      [Flag("bad", "warn", "b holds", want=False, table=PERSON_METRICS_WEEKLY)])
     frame, expectations = merged([a, b])
     assert sorted(tuple(r) for r in frame.collect()) == [(WEEK, False, False), (WEEK, True, False),
-                                                          (WEEK2, True, False)]
+                                                          (week2, True, False)]
     assert [(e.column, e.value_set, e.meta["table"]) for e in expectations] == [
         ("a_0__ok", [True], EDGES), ("b_1__bad", [False], PERSONS)]
 
