@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import shutil
 from pathlib import Path
 
 import pytest
@@ -62,14 +63,35 @@ def env(monkeypatch):
     return monkeypatch
 
 
-def test_collapsed_and_dropped_are_counted_and_opt_out_reaches_back_through_history(spark, tmp_path, env):
+@pytest.fixture(scope="module")
+def first_run(spark, tmp_path_factory):
+    """The landing's first run under KEY, built once: each test that starts from it gets a copy
+    of the landing and the lake (Delta tables hold relative paths) and its summary."""
+    from jobs import pipeline
+
+    root = tmp_path_factory.mktemp("first-run")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("ONA_PSEUDONYM_KEY", KEY)
+        for name in ("ONA_INTERNAL_DOMAINS", "ONA_REQUIRE_APPROVAL", "ONA_OPT_OUT_FILE", "ONA_DP"):
+            env.delenv(name, raising=False)
+        summary = pipeline.run(write_landing(root), root / "lake", spark=spark)
+    return root, summary
+
+
+def copy_of(first_run, tmp_path: Path):
+    root, summary = first_run
+    for folder in ("landing", "lake"):
+        shutil.copytree(root / folder, tmp_path / folder)
+    return tmp_path / "landing", tmp_path / "lake", summary
+
+
+def test_collapsed_and_dropped_are_counted_and_opt_out_reaches_back_through_history(spark, tmp_path, env, first_run):
     from deltalake import DeltaTable
 
     from jobs import pipeline
     from jobs.privacy.pseudonym import EXTERNAL, UNUSABLE
 
-    landing, lake = write_landing(tmp_path), tmp_path / "lake"
-    first = pipeline.run(landing, lake, spark=spark)
+    landing, lake, first = copy_of(first_run, tmp_path)
     assert first.weeks == ["2026-W11"] and first.published_weeks == ["2026-W11"], first.gates
     excluded = first.privacy["excluded"]
     assert excluded[EXTERNAL] == 2 and excluded[UNUSABLE] == 1
@@ -93,13 +115,12 @@ def test_collapsed_and_dropped_are_counted_and_opt_out_reaches_back_through_hist
     assert [e["reason"] for e in second.privacy["erasures"]] == ["opt-out"]
 
 
-def test_a_rotated_key_never_double_counts(spark, tmp_path, env):
+def test_a_rotated_key_never_double_counts(spark, tmp_path, env, first_run):
     from deltalake import DeltaTable
 
     from jobs import pipeline
 
-    landing, lake = write_landing(tmp_path), tmp_path / "lake"
-    first = pipeline.run(landing, lake, spark=spark)
+    landing, lake, first = copy_of(first_run, tmp_path)
     env.setenv("ONA_PSEUDONYM_KEY", NEW_KEY)
     # The manifest is keyed too: every file is new to the new key and is read again.
     second = pipeline.run(landing, lake, spark=spark)
@@ -172,14 +193,14 @@ def test_the_dp_budget_refuses_a_release_past_the_weekly_limit(spark, tmp_path, 
 
     env.setenv("ONA_DP", "1")
     env.setenv("ONA_DP_EPSILON", "0.5")
-    env.setenv("ONA_DP_WEEKLY_BUDGET", "1.0")
+    env.setenv("ONA_DP_WEEKLY_BUDGET", "0.9")
     landing, lake = write_landing(tmp_path), tmp_path / "lake"
-    week = parse_weeks("2026-W11")
-    runs = [pipeline.run(landing, lake, spark=spark)] + [pipeline.run(None, lake, week, spark=spark) for _ in range(2)]
-    # 0.5 + 0.5 fit a budget of 1.0; the third release of the same week is refused.
-    assert [r.published_weeks for r in runs] == [["2026-W11"], ["2026-W11"], []]
-    failed = [g for g in runs[2].gates if not g["success"]]
+    runs = [pipeline.run(landing, lake, spark=spark), pipeline.run(None, lake, parse_weeks("2026-W11"), spark=spark)]
+    # 0.5 fits a budget of 0.9; a second release of the same week (0.5 + 0.5) is refused.
+    # The budget's edge (a release that spends it exactly) is tests/privacy/test_dp.py's.
+    assert [r.published_weeks for r in runs] == [["2026-W11"], []]
+    failed = [g for g in runs[1].gates if not g["success"]]
     assert [f["failed"] for f in failed] == [["privacy: the week's differential-privacy budget allows this release"]]
-    assert runs[2].privacy["dp"]["weeks"] == [{"week": "2026-W11", "spent": 1.0, "remaining": 0.0, "refused": True}]
+    assert runs[1].privacy["dp"]["weeks"] == [{"week": "2026-W11", "spent": 0.5, "remaining": 0.4, "refused": True}]
     budget = DeltaTable(str(lake / "quality/privacy_budget")).to_pandas()
-    assert sorted(budget["epsilon"]) == [0.5, 0.5] and set(budget["run_id"]) == {runs[0].run_id, runs[1].run_id}
+    assert list(budget["epsilon"]) == [0.5] and set(budget["run_id"]) == {runs[0].run_id}
