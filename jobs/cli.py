@@ -339,15 +339,21 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _logging(args)
     from jobs.config import Settings
-    from jobs.spark import concurrent_actions
+    from jobs.java import JavaNotFoundError, choice
+    from jobs.spark import MissingJarsError, concurrent_actions
 
     try:  # a bad ONA_* value stops every command before it starts, in one line
         Settings.from_env()
         concurrent_actions()
+        choice()
     except ValueError as exc:
         print(f"ona: bad configuration (ONA_CONFIG file or ONA_* variables): {exc}", file=sys.stderr)
         return 2
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (JavaNotFoundError, MissingJarsError) as exc:  # raised as Spark starts: nothing written yet
+        print(f"ona {args.verb}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The one place that builds the SparkSession: local jars (Delta), UTC, few shuffle partitions.
 
 Jars are resolved once by `make jars` into .cache/jars (see infra/jars/); the session never
-reaches the network. ONA_SPARK_MASTER points at a cluster; ONA_JARS_DIR at another jar folder.
+reaches the network. The JVM is the Java jobs/java.py chooses. ONA_SPARK_MASTER points at a cluster; ONA_JARS_DIR at another jar folder.
 """
 
 from __future__ import annotations
@@ -81,6 +81,9 @@ def get_spark(app_name: str = "ona") -> SparkSession:
         builder = builder.config("spark.driver.extraJavaOptions", log_options)
     # py4j logs every connection at INFO, which Airflow's root logger would print.
     logging.getLogger("py4j").setLevel(logging.WARNING)
+    from jobs.java import use_chosen_java
+
+    use_chosen_java()  # a system Java 17/21, else the bundled JDK (jobs/java.py)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     _quiet_jvm_logger(spark, "org.apache.spark.rdd.MapPartitionsRDD")

@@ -19,7 +19,8 @@ def test_graph_rules_come_from_the_environment():
                                              ("ONA_GRAPH_MAX_LOCAL_EDGES", "-1"),
                                              ("ONA_GRAPH_MAX_LOCAL_EDGES", "many"),
                                              ("ONA_MIN_GROUP_SIZE", "3"),
-                                             ("ONA_CONCURRENT_ACTIONS", "four")])
+                                             ("ONA_CONCURRENT_ACTIONS", "four"),
+                                             ("ONA_JAVA", "openjdk")])
 def test_a_bad_setting_stops_every_command_with_one_line(monkeypatch, capsys, tmp_path, variable, value):
     monkeypatch.setenv(variable, value)
     assert main(["run", "--lake", str(tmp_path / "lake"), "--weeks", "2026-W10"]) == 2
