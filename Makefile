@@ -28,7 +28,8 @@ java: $(VENV)/.installed
 
 # Maven: `mvn` when on PATH, else the Maven Wrapper next to the pom (infra/jars/sync.sh).
 $(JARS)/.synced: infra/jars/pom.xml infra/jars/sync.sh $(VENV)/.installed | java
-	home=$$($(PY) -m jobs.java home) && JAVA_HOME=$$home infra/jars/sync.sh $(CURDIR)/$(JARS) \
+	home=$$($(PY) -m jobs.java home) && trust=$$($(PY) -m jobs.java trust-options $(CURDIR)/.cache/java) && \
+	  JAVA_HOME=$$home MAVEN_OPTS="$$trust $${MAVEN_OPTS:-}" infra/jars/sync.sh $(CURDIR)/$(JARS) \
 	  "$$($(PY) -c 'import pyspark, os; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')"
 	touch $@
 

