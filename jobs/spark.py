@@ -83,7 +83,8 @@ def get_spark(app_name: str = "ona") -> SparkSession:
     logging.getLogger("py4j").setLevel(logging.WARNING)
     from jobs.java import use_chosen_java
 
-    use_chosen_java()  # a system Java 17/21, else the bundled JDK (jobs/java.py)
+    java = use_chosen_java()  # a system Java 17/21, else the bundled JDK (jobs/java.py)
+    logging.getLogger("ona").info("Spark starts on %s", java.describe())
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     _quiet_jvm_logger(spark, "org.apache.spark.rdd.MapPartitionsRDD")
