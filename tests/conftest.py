@@ -37,6 +37,15 @@ def spark():
     session.stop()
 
 
+@pytest.fixture(scope="session")
+def small_org(spark, tmp_path_factory):
+    """The first run of a 60-person, 2-week organisation, built once (tests/small_org.py):
+    ``small_org.copy_to(folder)`` gives a test its own landing and lake."""
+    from tests.small_org import first_run
+
+    return first_run(spark, tmp_path_factory.mktemp("small-org"))
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

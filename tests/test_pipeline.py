@@ -1,6 +1,6 @@
 """The whole job on a small synthetic organisation: ingest, silver, gold, gates, publish.
 
-Slow (one full run plus a rerun); marked, and still run in CI.
+Slow (the session's first run of the organisation, then reruns); marked, and still run in CI.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.small_org import KEY
+
 pytestmark = pytest.mark.slow
 
 ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 
-KEY = "f440d0c926b9728a93427bc6789cbf9798e99dc9049d3ef8691cbdd62395a16a"
 GOLD = ["gold/edges_weekly", "gold/person_metrics_weekly", "gold/group_metrics_weekly",
         "gold/group_cohesion_weekly", "gold/onboarding_cohorts_weekly", "gold/network_summary_weekly"]
 SILVER_WEEK_TABLES = ["silver/events", "silver/interactions", "silver/person_brokerage_weekly"]
@@ -42,18 +43,14 @@ def delta_frame(lake: Path, table: str):
 
 
 @pytest.fixture(scope="module")
-def org(spark, tmp_path_factory):
-    import os
-
+def org(spark, small_org, tmp_path_factory):
     from jobs import pipeline
-    from demo.synthetic import DemoSpec, write_landing
     from jobs.weeks import parse_week
 
     os.environ["ONA_PSEUDONYM_KEY"] = KEY
-    root = tmp_path_factory.mktemp("org")
-    landing, lake = root / "landing", root / "lake"
-    counts = write_landing(landing, DemoSpec(n_people=60, weeks=2))
-    first = pipeline.run(landing, lake, spark=spark)
+    # The first run of the organisation is the session's (tests/small_org.py): a copy of it.
+    landing, lake = small_org.copy_to(tmp_path_factory.mktemp("org"))
+    first, counts = small_org.summary, small_org.counts
     snapshot = {t: delta_frame(lake, t) for t in GOLD}
     # Nothing new landed: no file is parsed again and no week is rebuilt.
     second = pipeline.run(landing, lake, spark=spark)

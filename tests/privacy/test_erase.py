@@ -1,7 +1,8 @@
 """`ona erase` on a small synthetic organisation: the person is gone from every table, every
 version of every table and every file of the lake; everyone else is still there.
 
-Slow (one pipeline run and one erasure); marked, and still run in CI. Expected counts come from
+Slow (a copy of the session's first run of the organisation, then the erasure); marked, and
+still run in CI. Expected counts come from
 the landing files (and the pseudonym from an HMAC computed here), never from the code under test.
 """
 
@@ -21,10 +22,10 @@ from pathlib import Path
 import pytest
 
 from schemas.gold import GOLD_TABLES
+from tests.small_org import KEY
 
 pytestmark = pytest.mark.slow
 
-KEY = "f75429699e85972dedb1f7c33348f6eb4b3e286d30294afde047e1e4fcad8658"
 
 
 def pseudonym_of(address: str) -> str:
@@ -73,24 +74,21 @@ def delta_tables(lake: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def erased(spark, tmp_path_factory):
+def erased(spark, small_org, tmp_path_factory):
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
-    from jobs import pipeline
     from jobs.cli import main
-    from demo.synthetic import DemoSpec, write_landing
 
-    root = tmp_path_factory.mktemp("erase")
-    landing, lake = root / "landing", root / "lake"
-    write_landing(landing, DemoSpec(n_people=60, weeks=2))
+    # The organisation's first run is the session's (tests/small_org.py): a copy of it.
+    landing, lake = small_org.copy_to(tmp_path_factory.mktemp("erase"))
+    first = small_org.summary
     people = roster(landing)
     domains = sorted({r["email"].rsplit("@", 1)[1].lower() for r in people})
     with pytest.MonkeyPatch.context() as env:
         env.setenv("ONA_PSEUDONYM_KEY", KEY)
         env.setenv("ONA_INTERNAL_DOMAINS", ",".join(domains))
         env.delenv("ONA_PSEUDONYM_KEY_FILE", raising=False)
-        first = pipeline.run(landing, lake, spark=spark)
 
         # The person: a manager (their reports' rows name them in passing) who sends the most mail.
         sent = sent_from_landing(landing)
