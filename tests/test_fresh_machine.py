@@ -60,7 +60,7 @@ def test_setup_and_a_week_without_java_or_maven(tmp_path):
     clone = workspace / "main"
     subprocess.run(["git", "clone", "-q", str(PROJECT_ROOT), str(clone)], check=True, timeout=120)
     env = fresh_environment(path_without_java(tmp_path / "bin"), tmp_path / "logs")
-    env.pop("XDG_CACHE_HOME", None)
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")  # the launcher home of the bundled JDK goes here
     assert not [c for c in HIDDEN if shutil.which(c, path=env["PATH"])]
 
     started = time.monotonic()
@@ -78,7 +78,7 @@ def test_setup_and_a_week_without_java_or_maven(tmp_path):
 
     landing, lake = tmp_path / "landing", tmp_path / "lake"
     write_landing(landing, DemoSpec(n_people=50, weeks=1))
-    env.update(ONA_PSEUDONYM_KEY=KEY, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env.update(ONA_PSEUDONYM_KEY=KEY)
     week = subprocess.run([str(clone / ".venv" / "bin" / "ona"), "run", "--landing", str(landing), "--lake", str(lake),
                            "--weeks", "2026-W10"], env=env, capture_output=True, text=True, timeout=900,
                           stdin=subprocess.DEVNULL)

@@ -116,7 +116,7 @@ def test_use_chosen_java_points_every_child_process_at_it(machine, tmp_path):
     assert os.environ["PATH"].split(os.pathsep).count(str(home17.resolve() / "bin")) == 1
 
 
-def test_the_bundled_runtime_starts_without_the_incubator_module_spark_asks_for(machine, tmp_path):
+def test_the_bundled_runtime_starts_without_the_incubator_module_spark_asks_for(machine, tmp_path, capsys):
     """Spark's launcher adds --add-modules=jdk.incubator.vector, which the jlink'd runtime
     lacks: JAVA_HOME points at a home of links whose java drops that one argument."""
     bundled = with_bundled(machine, tmp_path)
@@ -134,6 +134,7 @@ def test_the_bundled_runtime_starts_without_the_incubator_module_spark_asks_for(
     done = subprocess.run([str(home / "bin" / "java"), *args], capture_output=True, text=True, check=True)
     assert done.stdout.split("\n")[:-1] == [a for a in args if a != "--add-modules=jdk.incubator.vector"]
     assert java.launcher_home(java.chosen_java()) == home  # written once
+    assert java.main(["home"]) == 0 and capsys.readouterr().out.strip() == str(home)  # what Maven runs on
     system = java.Java(home=tmp_path / "jdk21", major=21, origin="system")
     assert java.launcher_home(system) == system.home
 

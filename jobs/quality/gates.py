@@ -110,6 +110,11 @@ def _identity(config) -> tuple:
     return (config.meta or {}).get("check", config.type), config.type, config.kwargs.get("column")
 
 
+def _key(check: CheckResult) -> tuple:
+    """A result's _identity (CheckResult holds the same three fields, see _validate)."""
+    return check.check, check.expectation, check.column
+
+
 def _validate_weeks(asset: str, table: str, suite_name: str, df: DataFrame, expectations: list,
                     weeks: list[date]) -> dict[date, list[CheckResult]]:
     """One validation over every week built, success only (one Great Expectations run, each
@@ -121,7 +126,7 @@ def _validate_weeks(asset: str, table: str, suite_name: str, df: DataFrame, expe
     of 105 s)."""
     checks = _validate(asset, table, suite_name, df, expectations, _SUCCESS_ONLY)
     together = f"{PASSED} ({len(weeks)} weeks checked together)" if len(weeks) > 1 else PASSED
-    failed = {(c.check, c.expectation, c.column) for c in checks if not c.success}
+    failed = {_key(c) for c in checks if not c.success}
     if not failed:
         return {w: [replace(c, observed=together) for c in checks] for w in weeks}
     again = [e for e in expectations if _identity(e.configuration) in failed]
@@ -129,12 +134,11 @@ def _validate_weeks(asset: str, table: str, suite_name: str, df: DataFrame, expe
     def week_checks(week_df: DataFrame) -> list[CheckResult]:
         recounted = {}
         for check in _validate(asset, table, suite_name, week_df, again):
-            recounted.setdefault((check.check, check.expectation, check.column), []).append(check)
+            recounted.setdefault(_key(check), []).append(check)
         # In the suite's order: the checks that held, and in their place the recounted ones.
         out = []
         for c in checks:
-            key = (c.check, c.expectation, c.column)
-            out.extend(recounted.pop(key, []) if key in failed else [replace(c, observed=together)])
+            out.extend(recounted.pop(_key(c), []) if _key(c) in failed else [replace(c, observed=together)])
         return out
 
     if len(weeks) == 1:
