@@ -340,11 +340,12 @@ def main(argv: list[str] | None = None) -> int:
     _logging(args)
     from jobs.config import Settings
     from jobs.java import JavaNotFoundError, choice
-    from jobs.spark import MissingJarsError, concurrent_actions
+    from jobs.spark import MissingJarsError, concurrent_actions, interpreted_below_rows
 
     try:  # a bad ONA_* value stops every command before it starts, in one line
         Settings.from_env()
         concurrent_actions()
+        interpreted_below_rows()
         choice()
     except ValueError as exc:
         print(f"ona: bad configuration (ONA_CONFIG file or ONA_* variables): {exc}", file=sys.stderr)

@@ -95,6 +95,12 @@ def read(spark: SparkSession, lake: Path | str, table: Table) -> DataFrame:
     return spark.createDataFrame([], table.stored_schema)
 
 
+def row_count(spark: SparkSession, lake: Path | str, table: Table) -> int:
+    """Rows of the table (0 when never written). Delta answers an unfiltered count from the
+    file statistics in its log, without reading the data."""
+    return read(spark, lake, table).count() if exists(spark, lake, table) else 0
+
+
 def read_published(spark: SparkSession, lake: Path | str, table: Table) -> DataFrame:
     """A run-tagged table's current rows: those of the run quality/published_weeks names for
     their week. Rows written before tables were run-tagged (null run_id) count in weeks no

@@ -15,6 +15,7 @@ from pyspark.sql import SparkSession
 from jobs import lake
 from jobs.config import Settings
 from jobs.progress import stage
+from jobs.spark import expressions_for
 from jobs.stages.context import EmptyLakeError, RunContext, open_context
 from jobs.stages.gate import GateOutcome, gate_and_publish
 from jobs.stages.ingest import (
@@ -37,7 +38,8 @@ def build_weeks(ctx: RunContext, weeks: list[date], sources: list[SourceSummary]
     if weeks:
         with stage(f"silver ({len(weeks)} week{'s' if len(weeks) > 1 else ''})"):
             candidate = build_silver(ctx, weeks)
-        outcome = gate_and_publish(ctx, weeks, candidate.people)
+        with expressions_for(ctx.spark, candidate.events):
+            outcome = gate_and_publish(ctx, weeks, candidate.people)
     results = outcome.results
     with stage("report"):
         privacy = privacy_facts(ctx, sources, weeks, outcome)

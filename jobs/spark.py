@@ -10,8 +10,10 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -133,6 +135,73 @@ def concurrently(action: Callable, items: Iterable) -> list:
 def computed_together(*frames: DataFrame) -> tuple[DataFrame, ...]:
     """``computed`` for frames that do not depend on one another, computed at once."""
     return tuple(concurrently(computed, frames))
+
+
+# Spark compiles the expressions of every query to Java classes (whole-stage code generation,
+# generated projections and orderings). On a small run that compiling is most of the work:
+# a warm build of the 60-person test organisation (8k events) took 46 s compiled and 36 s
+# interpreted. From about 350k events on, compiled code wins: one week of 1k people (344k
+# events) ran as fast either way, one of 3k people (1.04M events) took 54 s compiled and 85 s
+# interpreted. Runs of fewer rows than this interpret (docs/performance.md, "Interpreted
+# expressions for small runs"); ONA_INTERPRETED_BELOW_ROWS, 0: never.
+DEFAULT_INTERPRETED_BELOW_ROWS = 100_000
+INTERPRETED = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+
+
+def interpreted_below_rows() -> int:
+    """ONA_INTERPRETED_BELOW_ROWS (empty or unset: the default); `ona` checks it before any command."""
+    value = os.environ.get("ONA_INTERPRETED_BELOW_ROWS") or str(DEFAULT_INTERPRETED_BELOW_ROWS)
+    if not value.replace("_", "").isdigit():
+        raise ValueError(f"ONA_INTERPRETED_BELOW_ROWS must be a whole number (0: never), not {value!r}")
+    return int(value)
+
+
+class _Interpretation:
+    """The session's expression mode, shared by the runs in progress: the first small run
+    switches to interpreted expressions, the last one to finish puts back what was set before.
+    The mode changes how fast a query runs, never its result, so a large run that overlaps a
+    small one in the same process merely runs slower."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+        self.saved: dict[str, str | None] = {}
+
+    def enter(self, spark: SparkSession) -> None:
+        with self.lock:
+            if self.users == 0:
+                self.saved = {key: spark.conf.get(key, None) for key in INTERPRETED}
+                for key, value in INTERPRETED.items():
+                    spark.conf.set(key, value)
+            self.users += 1
+
+    def leave(self, spark: SparkSession) -> None:
+        with self.lock:
+            self.users -= 1
+            if self.users == 0:
+                for key, value in self.saved.items():
+                    if value is None:
+                        spark.conf.unset(key)
+                    else:
+                        spark.conf.set(key, value)
+
+
+_interpretation = _Interpretation()
+
+
+@contextmanager
+def expressions_for(spark: SparkSession, rows: int) -> Iterator[bool]:
+    """Inside: the session runs expressions interpreted when `rows` (what the run reads) is
+    below ONA_INTERPRETED_BELOW_ROWS, compiled otherwise. Yields whether it interprets."""
+    interpreted = rows < interpreted_below_rows()
+    if not interpreted:
+        yield False
+        return
+    _interpretation.enter(spark)
+    try:
+        yield True
+    finally:
+        _interpretation.leave(spark)
 
 
 def _quiet_jvm_logger(spark: SparkSession, name: str) -> None:

@@ -47,6 +47,23 @@ def small_org(spark, tmp_path_factory):
 
 
 @pytest.fixture
+def expression_modes(spark, monkeypatch) -> list[str]:
+    """How the session ran expressions ("interpreted" or "compiled", jobs/spark.py's
+    expressions_for) each time a build computed its gold frames during the test."""
+    from jobs.stages import gold as gold_stage
+
+    real_gold_frames, modes = gold_stage.gold_frames, []
+
+    def recording(ctx, weeks, people_df):
+        factory = spark.conf.get("spark.sql.codegen.factoryMode", None)
+        modes.append("interpreted" if factory == "NO_CODEGEN" else "compiled")
+        return real_gold_frames(ctx, weeks, people_df)
+
+    monkeypatch.setattr(gold_stage, "gold_frames", recording)
+    return modes
+
+
+@pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real sample data not found at {SHARED_DATA}")

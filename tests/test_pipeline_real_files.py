@@ -13,7 +13,8 @@ pytestmark = pytest.mark.slow
 ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 
 
-def test_real_exports_run_end_to_end_without_leaking_identities(spark, shared_data, tmp_path, monkeypatch):
+def test_real_exports_run_end_to_end_without_leaking_identities(spark, shared_data, tmp_path, monkeypatch,
+                                                                expression_modes):
     import pyarrow.parquet as pq
     from deltalake import DeltaTable
 
@@ -35,6 +36,7 @@ def test_real_exports_run_end_to_end_without_leaking_identities(spark, shared_da
     # The two weeks with the most mentions and reactions in the workspace (July 2016).
     summary = pipeline.run(landing, lake, parse_weeks("2016-W28..2016-W29"), spark=spark)
 
+    assert expression_modes == ["interpreted"]  # 1,522 records: far below ONA_INTERPRETED_BELOW_ROWS
     chat = summary.sources["chat"]
     assert chat["read"] == 1382 and chat["quarantined"] == 0  # SOURCE.md: 1,382 messages
     assert summary.sources["email"]["accepted"] == 140  # SOURCE.md: 140 messages

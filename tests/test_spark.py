@@ -1,5 +1,6 @@
 """jobs.spark.concurrently: independent actions at once, results in order, no error lost, and a
-bad ONA_CONCURRENT_ACTIONS refused in one line (no Spark session needed)."""
+bad ONA_CONCURRENT_ACTIONS refused in one line (no Spark session needed). jobs.spark.expressions_for:
+small runs switch the session to interpreted expressions and put back what was set before."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import time
 
 import pytest
 
-from jobs.spark import concurrently
+from jobs.spark import concurrently, expressions_for
+
+WHOLE_STAGE, FACTORY = "spark.sql.codegen.wholeStage", "spark.sql.codegen.factoryMode"
 
 
 def test_results_come_back_in_the_order_of_the_items(monkeypatch):
@@ -57,5 +60,74 @@ def test_a_build_refuses_a_bad_setting_before_it_starts(monkeypatch, tmp_path):
 
     monkeypatch.setenv("ONA_CONCURRENT_ACTIONS", "0")
     with pytest.raises(ValueError, match="ONA_CONCURRENT_ACTIONS must be a whole number of at least 1, not '0'"):
+        pipeline.run(None, tmp_path / "lake")
+    assert not (tmp_path / "lake").exists()
+
+
+def _mode(spark) -> tuple[str | None, str | None]:
+    return spark.conf.get(WHOLE_STAGE, None), spark.conf.get(FACTORY, None)
+
+
+def test_a_run_below_the_limit_interprets_and_the_session_gets_its_settings_back(spark, monkeypatch):
+    monkeypatch.setenv("ONA_INTERPRETED_BELOW_ROWS", "1000")
+    before = _mode(spark)
+    with expressions_for(spark, 999) as interpreted:
+        assert interpreted
+        assert _mode(spark) == ("false", "NO_CODEGEN")
+        assert spark.range(10).selectExpr("sum(id * 2) AS s").first()["s"] == 90
+    assert _mode(spark) == before
+    with expressions_for(spark, 1000) as interpreted:  # at the limit: compiled
+        assert not interpreted
+        assert _mode(spark) == before
+
+
+def test_a_value_the_caller_had_set_is_put_back_even_after_an_error(spark, monkeypatch):
+    monkeypatch.setenv("ONA_INTERPRETED_BELOW_ROWS", "10")
+    spark.conf.set(FACTORY, "CODEGEN_ONLY")
+    try:
+        with pytest.raises(RuntimeError, match="inside"):
+            with expressions_for(spark, 0):
+                raise RuntimeError("inside")
+        assert spark.conf.get(FACTORY) == "CODEGEN_ONLY"
+    finally:
+        spark.conf.unset(FACTORY)
+
+
+def test_overlapping_runs_keep_interpreting_until_the_last_one_ends(spark, monkeypatch):
+    """Two runs in threads of one process (ingest DAG tasks in one worker): the first to end
+    must not switch the other back to compiled in the middle of its work."""
+    monkeypatch.setenv("ONA_INTERPRETED_BELOW_ROWS", "10")
+    before = _mode(spark)
+    first_inside, first_done = threading.Event(), threading.Event()
+    seen = []
+
+    def first():
+        with expressions_for(spark, 1):
+            first_inside.set()
+            first_done.wait(5)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_inside.wait(5)
+    with expressions_for(spark, 2):
+        first_done.set()
+        thread.join(5)
+        seen.append(_mode(spark))  # the first run has ended; this one still interprets
+    assert seen == [("false", "NO_CODEGEN")]
+    assert _mode(spark) == before
+
+
+def test_zero_never_interprets(spark, monkeypatch):
+    monkeypatch.setenv("ONA_INTERPRETED_BELOW_ROWS", "0")
+    with expressions_for(spark, 0) as interpreted:
+        assert not interpreted
+
+
+@pytest.mark.parametrize("value", ["-1", "many", "1e6"])
+def test_a_bad_row_limit_is_refused_before_a_build_starts(monkeypatch, tmp_path, value):
+    from jobs import pipeline
+
+    monkeypatch.setenv("ONA_INTERPRETED_BELOW_ROWS", value)
+    with pytest.raises(ValueError, match="ONA_INTERPRETED_BELOW_ROWS must be a whole number"):
         pipeline.run(None, tmp_path / "lake")
     assert not (tmp_path / "lake").exists()

@@ -98,10 +98,11 @@ def open_context(landing: Path | None, lake_root: Path, settings: Settings | Non
                  reads_addresses: bool) -> RunContext:
     """The run's context. Reading addresses (an ingest) needs the internal domains and the
     opt-out list; a build from bronze needs neither."""
-    from jobs.spark import concurrent_actions, get_spark
+    from jobs.spark import concurrent_actions, get_spark, interpreted_below_rows
 
     settings = settings or Settings.from_env()
-    concurrent_actions()  # a bad value is refused here, not at the run's first table write
+    concurrent_actions()  # bad values are refused here, not at the run's first table write
+    interpreted_below_rows()
     key = load_key()  # a missing or weak key is refused before Spark starts
     spark = spark or get_spark()
     landing = Path(landing) if landing else None

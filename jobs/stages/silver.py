@@ -82,10 +82,24 @@ class SilverCandidate:
     people: DataFrame  # silver/people as of this build, computed once
     counts: dict  # events per kind: the run summary's silver section
 
+    @property
+    def events(self) -> int:
+        """Silver events of the built weeks: the size of the build (jobs/spark.py, expressions_for)."""
+        return sum(kind["events"] for kind in self.counts.values())
+
+
+def _counts_by_kind(rows) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for r in rows:
+        kind = counts.setdefault(r["kind"], dict.fromkeys(("events", "broadcast", "cancelled", "no_ties"), 0))
+        for k in kind:
+            kind[k] += int(r[k] or 0)
+    return counts
+
 
 def build_silver(ctx: RunContext, weeks: list[date]) -> SilverCandidate:
     """Rebuild silver for the weeks (from all of bronze) and the people snapshot."""
-    from jobs.spark import computed
+    from jobs.spark import computed, expressions_for
 
     spark = ctx.spark
     people_df = computed(silver.people(lake.read(spark, ctx.lake, BRONZE["people"])
@@ -109,14 +123,11 @@ def build_silver(ctx: RunContext, weeks: list[date]) -> SilverCandidate:
         foreign = other_key_rows_by_week(ctx, empty_weeks) if empty_weeks else {}
         if foreign:
             raise WeeksUnderAnotherKeyError(foreign, ctx.pseudo.key_version)
+        candidate = SilverCandidate(people_df, _counts_by_kind(rows))
         interactions_df = silver.interactions(events_df, ctx.settings.ties)
-        publish.write_candidates(spark, ctx.lake, {SILVER_EVENTS: events_df, SILVER_INTERACTIONS: interactions_df},
-                                 weeks, ctx.run_id)
+        with expressions_for(spark, candidate.events):
+            publish.write_candidates(spark, ctx.lake, {SILVER_EVENTS: events_df, SILVER_INTERACTIONS: interactions_df},
+                                     weeks, ctx.run_id)
     finally:
         events_df.unpersist()
-    counts: dict[str, dict[str, int]] = {}
-    for r in rows:
-        kind = counts.setdefault(r["kind"], dict.fromkeys(("events", "broadcast", "cancelled", "no_ties"), 0))
-        for k in kind:
-            kind[k] += int(r[k] or 0)
-    return SilverCandidate(people_df, counts)
+    return candidate
