@@ -124,6 +124,19 @@ def _validate_weeks(asset: str, table: str, suite_name: str, df: DataFrame, expe
     has a week_start): each week's result names its own failures, and a backfill with one bad
     week does not run the whole suite once per week (measured on 33 planted weeks: 38 s instead
     of 105 s)."""
+    try:
+        return _validated_weeks(asset, table, suite_name, df, expectations, weeks)
+    finally:
+        # GX caches each batch it validates and never releases it. The cache pays while a
+        # table's checks run (dozens of aggregates, and the week frames validated again read
+        # it: the gate tests took a quarter longer without it), but left there the frames of
+        # every build would pile up over a long-lived process. A week frame is a filter of
+        # df, so Spark drops it with df.
+        df.unpersist()
+
+
+def _validated_weeks(asset: str, table: str, suite_name: str, df: DataFrame, expectations: list,
+                     weeks: list[date]) -> dict[date, list[CheckResult]]:
     checks = _validate(asset, table, suite_name, df, expectations, _SUCCESS_ONLY)
     together = f"{PASSED} ({len(weeks)} weeks checked together)" if len(weeks) > 1 else PASSED
     failed = {_key(c) for c in checks if not c.success}

@@ -150,13 +150,27 @@ def _with(rows, table, index, **changes):
 
 # ------------------------------------------------------------------------ one week, one run
 
+def _spark_cache_is_empty(spark) -> bool:
+    return bool(spark._jsparkSession.sharedState().cacheManager().isEmpty())
+
+
 @pytest.fixture(scope="module")
 def clean_gate(spark):
-    return gate(spark, frames_of(spark, clean_rows()))
+    spark.catalog.clearCache()
+    outcome = gate(spark, frames_of(spark, clean_rows()))
+    return (*outcome, _spark_cache_is_empty(spark))
+
+
+def test_validation_leaves_nothing_in_the_spark_cache(clean_gate):
+    """Great Expectations caches every batch it validates unless told not to, and never
+    releases it: over a backfill or a long-lived process the cached frames would pile up. Ours
+    are computed once before the gates (jobs/spark.py, computed)."""
+    *_, cache_empty = clean_gate
+    assert cache_empty
 
 
 def test_clean_week_passes_every_check_without_warnings(clean_gate):
-    published, failed, warned, results = clean_gate
+    published, failed, warned, results, _ = clean_gate
     assert published and not failed and not warned
     checks = {c.check for r in results for c in r.checks}
     # The derived suites ran, not only the table suites.
