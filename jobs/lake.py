@@ -150,6 +150,20 @@ def merge_rows(spark: SparkSession, lake: Path | str, table: Table, df: DataFram
     merge.execute()
 
 
+@_committed
+def append_once(spark: SparkSession, lake: Path | str, table: Table, df: DataFrame, write_id: str) -> None:
+    """Append rows that no other write adds (an audit row of one run), at most once per
+    ``write_id``. A blind append reads nothing, so concurrent writers never conflict with it,
+    and it is one Spark job where a MERGE on the keys joins the whole table. Delta's idempotent
+    writes (``txnAppId``/``txnVersion``) make a retried append of the same id a no-op."""
+    df = conform(df, table)
+    if not exists(spark, lake, table):
+        _create(df, table, table_path(lake, table), spark, lake)
+        return
+    (df.write.format("delta").mode("append").option("mergeSchema", "true")
+     .option("txnAppId", write_id).option("txnVersion", 0).save(table_path(lake, table)))
+
+
 _RUN_ID_VALUE = re.compile(r"^[\w.:-]+$")
 
 

@@ -169,6 +169,7 @@ def _record_validation_runs(ctx: RunContext, results: list[GateResult], publishe
          ctx.pseudo.key_version, checked_at, report, ctx.build_started_at or ctx.started_at)
         for r in results
     ]
-    if rows:
-        lake.merge_rows(ctx.spark, ctx.lake, VALIDATION_RUNS_TABLE,
-                        ctx.spark.createDataFrame(rows, VALIDATION_RUNS_TABLE.schema))
+    if rows:  # one row per run, table and week (the table's key), written once: appended
+        lake.append_once(ctx.spark, ctx.lake, VALIDATION_RUNS_TABLE,
+                         ctx.spark.createDataFrame(rows, VALIDATION_RUNS_TABLE.schema),
+                         write_id=f"validation_runs/{ctx.run_id}")

@@ -196,8 +196,9 @@ def _record_ingest_run(ctx: RunContext, summary: SourceSummary) -> None:
     values = {**asdict(summary), "run_id": ctx.run_id, "key_version": ctx.pseudo.key_version,
               "finished_at": datetime.now(timezone.utc)}
     row = tuple(values.get(name) for name in INGEST_RUNS_TABLE.schema.fieldNames())
-    lake.merge_rows(ctx.spark, ctx.lake, INGEST_RUNS_TABLE,
-                    ctx.spark.createDataFrame([row], INGEST_RUNS_TABLE.schema))
+    # One row per run, source and origin (the table's key), written once: appended.
+    lake.append_once(ctx.spark, ctx.lake, INGEST_RUNS_TABLE, ctx.spark.createDataFrame([row], INGEST_RUNS_TABLE.schema),
+                     write_id=f"ingest_runs/{ctx.run_id}/{summary.source}/{summary.origin}")
 
 
 def latest_ingest_runs(spark: SparkSession, lake_root: Path) -> list[SourceSummary]:

@@ -73,6 +73,28 @@ def test_without_retries_the_same_jobs_conflict(spark, tmp_path, monkeypatch):
                for o in failures), failures
 
 
+def _ingest_row(spark, run: str):
+    names = INGEST_RUNS_TABLE.schema.fieldNames()
+    row = {"run_id": run, "source": "chat", "origin": "files", "read": 2, "accepted": 2, "quarantined": 0,
+           "duplicates": 0, "reasons": {}, "weeks": ["2026-W11"], "key_version": "k1",
+           "finished_at": datetime.now(timezone.utc)}
+    return spark.createDataFrame([tuple(row.get(n) for n in names)], INGEST_RUNS_TABLE.schema)
+
+
+def test_appends_of_audit_rows_never_conflict_and_land_once(spark, tmp_path, monkeypatch):
+    """How an ingest records itself (lake.append_once): once the table exists, appends at once
+    need no second attempt, and an append retried with the same id adds nothing."""
+    lake.append_once(spark, tmp_path, INGEST_RUNS_TABLE, _ingest_row(spark, "first"), write_id="first")
+    monkeypatch.setattr(lake, "COMMIT_ATTEMPTS", 1)
+    for r in range(2):
+        outcomes = _at_once(JOBS, lambda i, r=r: lake.append_once(
+            spark, tmp_path, INGEST_RUNS_TABLE, _ingest_row(spark, f"run-{r}-{i}"), write_id=f"run-{r}-{i}"))
+        assert [o for o in outcomes if o is not None] == []
+    lake.append_once(spark, tmp_path, INGEST_RUNS_TABLE, _ingest_row(spark, "run-0-0"), write_id="run-0-0")
+    runs = sorted(r["run_id"] for r in lake.read(spark, tmp_path, INGEST_RUNS_TABLE).collect())
+    assert runs == sorted(["first", *(f"run-{r}-{i}" for r in range(2) for i in range(JOBS))])
+
+
 @pytest.mark.slow
 def test_four_ingests_at_once_then_a_build_beside_them(spark, tmp_path, monkeypatch):
     """The four ingest DAGs start together on an empty lake; then the weekly build runs while
@@ -111,3 +133,15 @@ def test_four_ingests_at_once_then_a_build_beside_them(spark, tmp_path, monkeypa
     assert all(o.read == 0 for o in outcomes[:-1])
     assert lake.read(spark, lake_root, INGEST_RUNS_TABLE).count() == 2 * len(SOURCES)
     assert {s: lake.read(spark, lake_root, BRONZE[s]).count() for s in SOURCES} == bronze
+
+
+def test_an_append_brings_new_contract_columns_to_an_older_table(spark, tmp_path):
+    """A lake written before `origin` and the file counts existed: the next ingest's row adds
+    them (old rows: null), as a MERGE did (docs/lake.md, "Migrations")."""
+    newer = ("origin", "files_ingested", "files_skipped", "files_unrecognised")
+    old_df = _ingest_row(spark, "old").drop(*newer)
+    old_df.write.format("delta").save(lake.table_path(tmp_path, INGEST_RUNS_TABLE))
+    lake.append_once(spark, tmp_path, INGEST_RUNS_TABLE, _ingest_row(spark, "new"), write_id="new")
+    rows = {r["run_id"]: r for r in lake.read(spark, tmp_path, INGEST_RUNS_TABLE).collect()}
+    assert rows["new"]["origin"] == "files" and rows["old"]["origin"] is None
+    assert set(newer) <= set(rows["old"].asDict())
