@@ -153,9 +153,9 @@ def merge_rows(spark: SparkSession, lake: Path | str, table: Table, df: DataFram
 @_committed
 def append_once(spark: SparkSession, lake: Path | str, table: Table, df: DataFrame, write_id: str) -> None:
     """Append rows that no other write adds (an audit row of one run), at most once per
-    ``write_id``. A blind append reads nothing, so concurrent writers never conflict with it,
-    and it is one Spark job where a MERGE on the keys joins the whole table. Delta's idempotent
-    writes (``txnAppId``/``txnVersion``) make a retried append of the same id a no-op."""
+    ``write_id``. A blind append reads nothing, so concurrent writers never conflict with it
+    (a MERGE on the keys reads the table and does). Delta's idempotent writes
+    (``txnAppId``/``txnVersion``) make a retried append of the same id a no-op."""
     df = conform(df, table)
     if not exists(spark, lake, table):
         _create(df, table, table_path(lake, table), spark, lake)
