@@ -140,11 +140,11 @@ def computed_together(*frames: DataFrame) -> tuple[DataFrame, ...]:
 # Spark compiles the expressions of every query to Java classes (whole-stage code generation,
 # generated projections and orderings). On a small run that compiling is most of the work:
 # a warm build of the 60-person test organisation (8k events) took 46 s compiled and 36 s
-# interpreted. From about 350k events on, compiled code wins: one week of 1k people (344k
-# events) ran as fast either way, one of 3k people (1.04M events) took 54 s compiled and 85 s
-# interpreted. Runs of fewer rows than this interpret (docs/performance.md, "Interpreted
-# expressions for small runs"); ONA_INTERPRETED_BELOW_ROWS, 0: never.
-DEFAULT_INTERPRETED_BELOW_ROWS = 100_000
+# interpreted. The demo (80k events) runs as fast either way, and from there compiled code
+# wins: one week of 3k people (1.04M events) took 54 s compiled and 85 s interpreted. Runs of
+# fewer rows than this interpret (docs/performance.md, "Interpreted expressions for small
+# runs"); ONA_INTERPRETED_BELOW_ROWS, 0: never.
+DEFAULT_INTERPRETED_BELOW_ROWS = 50_000
 INTERPRETED = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 
 
