@@ -14,9 +14,9 @@ from pyspark.sql import functions as F
 
 from jobs import lake
 from jobs.privacy.scrub import drops, scrub
-from jobs.spark import expressions_for
 from jobs.sources.base import ParseOutcome
 from jobs.sources.registry import EVENT_TIME, KINDS
+from jobs.spark import expressions_for
 from jobs.stages.context import RunContext
 from jobs.weeks import buildable_weeks, label, parse_week, week_start
 from schemas.bronze import BRONZE, QUARANTINE_TABLES, SOURCES
