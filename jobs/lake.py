@@ -98,7 +98,7 @@ def read(spark: SparkSession, lake: Path | str, table: Table) -> DataFrame:
 def row_count(spark: SparkSession, lake: Path | str, table: Table) -> int:
     """Rows of the table (0 when never written). Delta answers an unfiltered count from the
     file statistics in its log, without reading the data."""
-    return read(spark, lake, table).count() if exists(spark, lake, table) else 0
+    return spark.read.format("delta").load(table_path(lake, table)).count() if exists(spark, lake, table) else 0
 
 
 def read_published(spark: SparkSession, lake: Path | str, table: Table) -> DataFrame:

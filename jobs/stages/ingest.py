@@ -83,7 +83,15 @@ def load_outcome(ctx: RunContext, source: str, outcome: ParseOutcome, summary: S
                  replace_file_refs: frozenset[str] | set[str] = frozenset()) -> SourceSummary:
     """Merge parsed or pulled rows into bronze/<source> (deduplicated on record_id), their
     rejections into quarantine/<source>, apply an API's cancellations, and record the ingest
-    in quality/ingest_runs. Files and API pulls load through here alike."""
+    in quality/ingest_runs. Files and API pulls load through here alike, with Spark's
+    expressions interpreted when the rows loaded and bronze's are few (jobs/spark.py)."""
+    size = len(outcome.rows) + lake.row_count(ctx.spark, ctx.lake, BRONZE[source])
+    with expressions_for(ctx.spark, size):
+        return _load(ctx, source, outcome, summary, replace_file_refs)
+
+
+def _load(ctx: RunContext, source: str, outcome: ParseOutcome, summary: SourceSummary,
+          replace_file_refs: frozenset[str] | set[str]) -> SourceSummary:
     table = BRONZE[source]
     summary.read += outcome.read
     summary.quarantined += len(outcome.rejections)
@@ -107,44 +115,42 @@ def load_outcome(ctx: RunContext, source: str, outcome: ParseOutcome, summary: S
     for rejection in outcome.rejections:
         summary.reasons[rejection.reason] = summary.reasons.get(rejection.reason, 0) + 1
 
-    # What this load reads and merges: its rows and bronze's (jobs/spark.py, expressions_for).
-    with expressions_for(ctx.spark, len(unique) + lake.row_count(ctx.spark, ctx.lake, table)):
-        if replace_file_refs and source in EVENT_TIME:
-            weeks |= _weeks_of_dropped_rows(ctx, source, replace_file_refs, set(unique))
-        if outcome.name_refs:
-            # Keyed hashes of the names seen (never the names): the "no name as a group label" check.
-            from jobs.privacy.names import record_name_refs
+    if replace_file_refs and source in EVENT_TIME:
+        weeks |= _weeks_of_dropped_rows(ctx, source, replace_file_refs, set(unique))
+    if outcome.name_refs:
+        # Keyed hashes of the names seen (never the names): the "no name as a group label" check.
+        from jobs.privacy.names import record_name_refs
 
-            record_name_refs(ctx.spark, ctx.lake, outcome.name_refs)
-        if source == "chat":
-            bots = sum(1 for r in unique.values() if r.get("sender") is None and r.get("subtype"))
-            if bots:
-                summary.unjoined[BOT_MESSAGES] = summary.unjoined.get(BOT_MESSAGES, 0) + bots
-        names = table.schema.fieldNames()
-        if unique or replace_file_refs:
-            rows = [tuple({**provenance, **row}.get(n) for n in names) for row in unique.values()]
-            rows_df = ctx.spark.createDataFrame(rows, table.schema)
-            if ctx.opt_out.people:
-                # Dropped before bronze: rows about them go, their mentions are removed.
-                dropped = rows_df.where(drops(table, ctx.opt_out.people)).count()
-                if dropped:
-                    summary.unjoined[OPTED_OUT_RECORDS] = summary.unjoined.get(OPTED_OUT_RECORDS, 0) + dropped
-                rows_df = scrub(rows_df, table, ctx.opt_out.people)
-            lake.merge_rows(ctx.spark, ctx.lake, table, rows_df, replace_file_refs=replace_file_refs)
-        if outcome.rejections or replace_file_refs:
-            q_table = QUARANTINE_TABLES[source]
-            q_rows = [
-                (r.record_ref, source, r.reason, ctx.run_id, ctx.started_at, r.file_ref)
-                for r in {(r.record_ref, r.reason): r for r in outcome.rejections}.values()
-            ]
-            lake.merge_rows(ctx.spark, ctx.lake, q_table, ctx.spark.createDataFrame(q_rows, q_table.schema),
-                            replace_file_refs=replace_file_refs)
-        if source == "calendar" and (getattr(outcome, "cancelled", None) or getattr(outcome, "declined", None)):
-            changed = apply_meeting_changes(ctx, outcome.cancelled, outcome.declined)
-            summary.cancelled = (summary.cancelled or 0) + len(changed)
-            weeks |= {label(week_start(moment)) for moment in changed.values()}
-        summary.weeks = sorted(weeks)
-        _record_ingest_run(ctx, summary)
+        record_name_refs(ctx.spark, ctx.lake, outcome.name_refs)
+    if source == "chat":
+        bots = sum(1 for r in unique.values() if r.get("sender") is None and r.get("subtype"))
+        if bots:
+            summary.unjoined[BOT_MESSAGES] = summary.unjoined.get(BOT_MESSAGES, 0) + bots
+    names = table.schema.fieldNames()
+    if unique or replace_file_refs:
+        rows = [tuple({**provenance, **row}.get(n) for n in names) for row in unique.values()]
+        rows_df = ctx.spark.createDataFrame(rows, table.schema)
+        if ctx.opt_out.people:
+            # Dropped before bronze: rows about them go, their mentions are removed.
+            dropped = rows_df.where(drops(table, ctx.opt_out.people)).count()
+            if dropped:
+                summary.unjoined[OPTED_OUT_RECORDS] = summary.unjoined.get(OPTED_OUT_RECORDS, 0) + dropped
+            rows_df = scrub(rows_df, table, ctx.opt_out.people)
+        lake.merge_rows(ctx.spark, ctx.lake, table, rows_df, replace_file_refs=replace_file_refs)
+    if outcome.rejections or replace_file_refs:
+        q_table = QUARANTINE_TABLES[source]
+        q_rows = [
+            (r.record_ref, source, r.reason, ctx.run_id, ctx.started_at, r.file_ref)
+            for r in {(r.record_ref, r.reason): r for r in outcome.rejections}.values()
+        ]
+        lake.merge_rows(ctx.spark, ctx.lake, q_table, ctx.spark.createDataFrame(q_rows, q_table.schema),
+                        replace_file_refs=replace_file_refs)
+    if source == "calendar" and (getattr(outcome, "cancelled", None) or getattr(outcome, "declined", None)):
+        changed = apply_meeting_changes(ctx, outcome.cancelled, outcome.declined)
+        summary.cancelled = (summary.cancelled or 0) + len(changed)
+        weeks |= {label(week_start(moment)) for moment in changed.values()}
+    summary.weeks = sorted(weeks)
+    _record_ingest_run(ctx, summary)
     log.info("ingest %s from %s: read=%d accepted=%d quarantined=%d duplicates=%d", source, summary.origin,
              summary.read, summary.accepted, summary.quarantined, summary.duplicates)
     return summary

@@ -162,9 +162,8 @@ def clean_gate(spark):
 
 
 def test_validation_leaves_nothing_in_the_spark_cache(clean_gate):
-    """Great Expectations caches every batch it validates unless told not to, and never
-    releases it: over a backfill or a long-lived process the cached frames would pile up. Ours
-    are computed once before the gates (jobs/spark.py, computed)."""
+    """Great Expectations caches every batch it validates and never releases it: the gates
+    must, or over a backfill or a long-lived process the cached frames would pile up."""
     *_, cache_empty = clean_gate
     assert cache_empty
 
@@ -331,6 +330,20 @@ def planted(spark, tmp_path_factory) -> dict[str, tuple]:
         assert [(r.week_start, r.table) for r in results] == [(w, t.path) for w in in_order for t in GOLD_TABLES]
         outcomes.update({case: outcome([r for r in results if r.week_start == weeks[case]]) for case in batch})
     return outcomes
+
+
+def test_weeks_validated_again_leave_nothing_in_the_spark_cache(spark):
+    """A failed check is validated again week by week (jobs/quality/gates.py, _validate_weeks):
+    the week frames Great Expectations cached then are released too, not only the table's."""
+    weeks = [WEEK, WEEK + timedelta(weeks=1)]
+    rows = {t.path: [] for t in GOLD_TABLES}
+    for week, case in zip(weeks, ("clean", "address in a label")):
+        for table, table_rows in CASES[case](clean_rows()).items():
+            rows[table] += [{**r, "week_start": week} for r in table_rows]
+    spark.catalog.clearCache()
+    results = run_gates(frames_of(spark, rows), {w: inputs_for() for w in weeks}, roster_of(spark))
+    assert [(r.week_start, r.success) for r in results if r.table == GROUPS] == [(weeks[0], True), (weeks[1], False)]
+    assert _spark_cache_is_empty(spark)
 
 
 BLOCKED = [  # (case, table, the check that names the violation)
