@@ -1,4 +1,5 @@
-"""Weekly graph DAG: silver -> gold for the weeks to build, quality gates, publish.
+"""Weekly graph DAG: silver -> gold for the weeks to build, quality gates, publish, then the
+weekly ONA report of each published week (<lake>/reports/<week>/index.html).
 
 Runs every Monday at 02:00 UTC for the ISO week that just ended (the data interval, never
 now()), and whenever ANY bronze asset is updated (an ingest or a pull): then it rebuilds
@@ -74,7 +75,19 @@ def ona_weekly_graph():
             raise RuntimeError(f"quality gate failed, not published: {failed}; report {summary.report}")
         return {"run_id": summary.run_id, "published": summary.published_weeks, "report": summary.report}
 
-    build(weeks_to_build())
+    @task
+    def weekly_reports(built: dict, params=None) -> list[str]:
+        """The weekly ONA report of each week the build published (docs/report.md). A task of
+        its own: a retry redraws the pages without building the weeks again."""
+        from jobs.assets import folder_param
+        from jobs.spark import get_spark
+        from jobs.weekly_report import write_weekly_report
+        from jobs.weeks import parse_week
+
+        lake = folder_param(params, "lake")
+        return [str(write_weekly_report(get_spark(), lake, parse_week(w))) for w in built["published"]]
+
+    weekly_reports(build(weeks_to_build()))
 
 
 ona_weekly_graph()

@@ -90,7 +90,7 @@ def print_summary(lake: Path, summary: dict) -> None:
     net = answers["network"]
     print("\n=== ONA demo ===")
     print(f"lake:    {lake}")
-    print(f"report:  {summary['report']}")
+    print(f"validation report: {summary['report']}")
     print(f"run:     {summary['run_id']}  key identifier {summary['key_version']}")
     print(f"weeks:   {', '.join(summary['weeks'])}  published: {', '.join(summary['published_weeks'])}")
     for source, counts in summary["sources"].items():
@@ -132,6 +132,11 @@ def print_summary(lake: Path, summary: dict) -> None:
     passed = sum(1 for g in summary["gates"] if g["success"])
     print(f"gates: {passed}/{len(summary['gates'])} suites passed; "
           f"{summary['groups_suppressed']} group cells suppressed (k=5)")
+    if summary["published_weeks"]:  # the weekly graph DAG drew a page for each published week
+        last = summary["published_weeks"][-1]
+        page = lake / "reports" / last / "index.html"
+        print(f"\nweekly ONA report of {last}: {page}" if page.is_file() else
+              f"\nno weekly ONA report of {last} at {page}: see the weekly_reports task's log")
 
 
 def run_demo(folder: Path, n_people: int = 300, weeks: int = 4, seed: int = 7) -> int:

@@ -95,6 +95,42 @@ def _decide(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise ValueError(f"a port is a number from 1 to 65535, not {text!r}")
+    return int(text)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """`ona serve`: the lake's BI tables over JDBC/ODBC until SIGINT or SIGTERM."""
+    from jobs.serve import ServeError, serve
+
+    try:
+        serve(args.lake, args.host, args.port, announce=lambda line: print(line, flush=True))
+    except ServeError as exc:
+        print(f"ona serve: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    """`ona report`: the weekly ONA report of a published week, from the BI zone only."""
+    from jobs.spark import get_spark
+    from jobs.weekly_report import NothingPublishedError, write_weekly_report
+
+    lake = Path(args.lake)
+    if not lake.is_dir():
+        print(f"ona report: no lake at {lake}", file=sys.stderr)
+        return 2
+    try:
+        path = write_weekly_report(get_spark(), lake, args.week, Path(args.out) if args.out else None)
+    except NothingPublishedError as exc:
+        print(f"ona report: {exc}", file=sys.stderr)
+        return 2
+    print(path)
+    return 0
+
+
 def _pull(args: argparse.Namespace) -> int:
     from jobs.pull.http import PullError
     from jobs.pull.run import pull
@@ -242,6 +278,19 @@ def build_parser() -> argparse.ArgumentParser:
     keygen.add_argument("--out", help="write the key to this new file (mode 0600) instead of printing it")
     keygen.set_defaults(func=_keygen)
 
+    serve = verbs.add_parser(
+        "serve", help="serve the lake's BI tables over JDBC/ODBC (Spark's Thrift server) until stopped",
+        description="Registers every BI-visible table (gold/, quality/) as ona.<table>, run-tagged week "
+                    "tables through quality/published_weeks; restricted tables are not reachable "
+                    "(docs/bi.md). Prints one line when it accepts connections; newly published weeks "
+                    "show without a restart. Stops on SIGINT or SIGTERM. No authentication: keep the "
+                    "default host unless a proxy or firewall guards the port. Exit codes: 0 stopped, "
+                    "2 refused (port in use, no BI table in the lake).")
+    serve.add_argument("--lake", required=True, help="lake root (Delta tables)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_argument(_port), default=10000, help="port (default 10000)")
+    serve.set_defaults(func=_serve)
+
     for verb, help_text in (("approve", "publish a staged week into gold (approval required)"),
                             ("reject", "discard a staged week; gold keeps its previous version")):
         decision = verbs.add_parser(verb, help=help_text, description=(
@@ -251,6 +300,16 @@ def build_parser() -> argparse.ArgumentParser:
         decision.add_argument("--week", required=True, type=_argument(parse_week), help="2026-W10")
         decision.add_argument("--run", required=True, help="the run id that staged the week")
         decision.set_defaults(func=_decide)
+
+    report = verbs.add_parser(
+        "report", help="write the weekly ONA report of a published week (one HTML page)",
+        description="Writes <lake>/reports/<week>/index.html (or <out>/<week>/index.html) from the BI zone "
+                    "only (gold/, quality/) and prints its path (docs/report.md). Exit codes: 0 written, "
+                    "2 refused (a malformed --week, no lake, or the week is not published).")
+    report.add_argument("--lake", required=True, help="lake root (Delta tables)")
+    report.add_argument("--week", required=True, type=_argument(parse_week), help="2026-W10")
+    report.add_argument("--out", help="folder to write <week>/index.html into (default: <lake>/reports)")
+    report.set_defaults(func=_report)
 
     pseudonym = verbs.add_parser(
         "pseudonym", help="print the pseudonym of an identifier",

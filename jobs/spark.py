@@ -38,8 +38,10 @@ def jar_paths(jars_dir: Path | None = None) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def get_spark(app_name: str = "ona") -> SparkSession:
-    """The process-wide session (created on first use, never at import time)."""
+def get_spark(app_name: str = "ona", launch_conf: tuple[tuple[str, str], ...] = ()) -> SparkSession:
+    """The process-wide session (created on first use, never at import time). ``launch_conf``
+    adds settings that take effect only when the JVM starts (a driver class path), for a
+    process of its own such as `ona serve`."""
     cores = os.cpu_count() or 2
     master = os.environ.get("ONA_SPARK_MASTER", f"local[{cores}]")
     # Python workers must run the interpreter that has igraph and pandas (the venv's).
@@ -76,6 +78,8 @@ def get_spark(app_name: str = "ona") -> SparkSession:
         .config("spark.databricks.delta.schema.autoMerge.enabled", "true")
         .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "ona-warehouse"))
     )
+    for key, value in launch_conf:
+        builder = builder.config(key, value)
     from jobs.progress import jvm_log_options
 
     log_options = jvm_log_options()

@@ -24,6 +24,7 @@ def _one_line(capsys) -> str:
     (["pull", "--lake", "L", "--weeks", "2026-W54"], "2026 has no week 54"),
     (["approve", "--lake", "L", "--week", "W10", "--run", "r"], "not an ISO week: 'W10'"),
     (["run", "--weeks", "2026-W10"], "the following arguments are required: --lake"),
+    (["serve", "--lake", "L", "--port", "70000"], "a port is a number from 1 to 65535, not '70000'"),
 ])
 def test_a_malformed_argument_is_a_one_line_usage_error(capsys, tmp_path, argv, expected):
     argv = [str(tmp_path / "lake") if a == "L" else a for a in argv]

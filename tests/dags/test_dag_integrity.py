@@ -76,7 +76,7 @@ def test_weekly_dag_runs_on_any_bronze_asset_or_weekly(dagbag):
     assert isinstance(condition, AssetAny)  # each ingest/pull rebuilds the weeks it touched
     assert {a.name for a in condition.objects} == {f"ona_bronze_{s}" for s in SOURCES}
     assert (dag.timetable.timetable.expression, str(dag.timetable.timetable.timezone)) == ("0 2 * * 1", "UTC")
-    assert [t.task_id for t in dag.topological_sort()] == ["weeks_to_build", "build"]
+    assert [t.task_id for t in dag.topological_sort()] == ["weeks_to_build", "build", "weekly_reports"]
 
 
 def test_landing_watchers_follow_ona_landing(tmp_path):
@@ -194,6 +194,7 @@ def test_pull_task_skips_unconfigured_vendors_and_sends_each_kinds_weeks(dagbag,
 @pytest.mark.parametrize("dag_id, task_id", [
     ("ona_ingest_email", "ingest_email"),
     ("ona_weekly_graph", "build"),
+    ("ona_weekly_graph", "weekly_reports"),
     ("ona_pull_msgraph", "pull_msgraph"),
     ("ona_retention", "apply_retention"),
 ])
@@ -208,8 +209,10 @@ def test_a_run_without_its_lake_folder_is_refused_not_run_in_the_working_directo
     monkeypatch.chdir(tmp_path)
     task = dagbag.get_dag(dag_id).get_task(task_id).python_callable
     kwargs = {"params": {"landing": "/landing", "lake": "", "weeks": []}}
-    if dag_id == "ona_weekly_graph":
+    if task_id == "build":
         kwargs["weeks"] = ["2026-W10"]
+    if task_id == "weekly_reports":
+        kwargs["built"] = {"published": ["2026-W10"]}
     if dag_id.startswith(("ona_ingest", "ona_pull")):
         kwargs["outlet_events"] = _outlet_events()
     with pytest.raises(MissingFolderParam, match="the DAG param 'lake' is empty: set ONA_LAKE"):

@@ -28,6 +28,9 @@ def test_ingest_dags_then_weekly_graph_dag_publish_the_week(spark, tmp_path, mon
     assert summary["published_weeks"] == ["2026-W10"]
     # The report of the weekly run shows the ingest counts of each source.
     assert set(summary["sources"]) == {"email", "calendar", "chat", "people"}
+    # The weekly graph DAG drew the week's ONA report after publishing it.
+    page = lake / "reports" / "2026-W10" / "index.html"
+    assert page.is_file() and "Weekly collaboration report: 2026-W10" in page.read_text()
     for table in ("edges_weekly", "person_metrics_weekly", "group_metrics_weekly",
                   "network_summary_weekly"):
         frame = DeltaTable(str(lake / "gold" / table)).to_pandas()

@@ -14,7 +14,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -49,12 +50,6 @@ STATUS:CONFIRMED
 END:VEVENT
 END:VCALENDAR
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Airflow:
@@ -158,7 +153,7 @@ def test_ready_flag_triggers_ingest_then_weekly_graph_builds_the_week(tmp_path):
     # The writer's flag: the export is complete. It may come before the watcher exists.
     (landing / "calendar" / "_READY").touch()
 
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ONA_"))}
     env.update({
         "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
@@ -236,6 +231,7 @@ def test_ready_flag_triggers_ingest_then_weekly_graph_builds_the_week(tmp_path):
         summary = DeltaTable(str(lake / "gold" / "network_summary_weekly")).to_pandas()
         assert set(summary["week_start"].astype(str)) - timed_weeks == {"2026-03-30"}
         assert int(summary.set_index(summary["week_start"].astype(str)).loc["2026-03-30", "nodes"]) == 3
+        assert (lake / "reports" / "2026-W14" / "index.html").is_file()  # the weekly_reports task
         ok = True
     finally:
         try:

@@ -9,11 +9,9 @@ from __future__ import annotations
 import os
 import shutil
 import struct
-import subprocess
 import zlib
 from dataclasses import asdict, fields
 from datetime import date
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ from jobs.stages.ingest import SourceSummary
 from jobs.stages.summary import RunSummary
 from jobs.quality.checks import CheckResult, GateResult
 from jobs.quality.report import write_report
+from tests.browser import RenderedPage, chromium, run_chromium
 
 KEY_ID = "kid_3f9a0c1b2d4e"
 ERASED_PERSON = "p_00aa11bb22cc33dd"  # must never reach the page: erasures are counts only
@@ -125,31 +124,6 @@ def _render(tmp_path: Path, privacy: dict | None) -> Path:
     return tmp_path / "report" / "validation.html"
 
 
-def _chromium() -> str:
-    binary = shutil.which("chromium")
-    if binary is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed: CI must check the report in a browser (.ci/run installs it)")
-        pytest.skip("chromium is not installed (apt-get install chromium): report not checked in a browser")
-    return binary
-
-
-def _run_chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [
-        binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-        "--window-size=1280,1600",
-        # A throwaway profile: never a developer's own, and parallel runs do not share a lock.
-        f"--user-data-dir={profile}", "--no-first-run", "--disable-extensions",
-        "--disable-background-networking", "--disable-dev-shm-usage",
-        # Pixels in the CSS's sRGB values, whatever the machine's display profile.
-        "--force-color-profile=srgb", "--force-device-scale-factor=1",
-        *args,
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
-    assert done.returncode == 0, f"chromium exited {done.returncode}:\n{done.stderr[-3000:]}"
-    return done
-
-
 def _png_pixels(path: Path) -> tuple[int, int, list[tuple[int, int, int]]]:
     """Decode an 8-bit RGB or RGBA, non-interlaced PNG (what Chromium writes) into RGB tuples."""
     data = path.read_bytes()
@@ -200,47 +174,6 @@ def _near(pixel: tuple[int, int, int], rgb: tuple[int, int, int], tolerance: int
     return all(abs(a - b) <= tolerance for a, b in zip(pixel, rgb))
 
 
-class _Page(HTMLParser):
-    """The rendered DOM as a reader sees it: its text, and every table row as its cells' text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.text: list[str] = []
-        self.rows: list[list[str]] = []
-        self._row: list[str] | None = None
-        self._cell: list[str] | None = None
-        self._skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("style", "script", "title"):
-            self._skip += 1
-        elif tag == "tr":
-            self._row = []
-        elif tag in ("td", "th"):
-            self._cell = []
-
-    def handle_endtag(self, tag):
-        if tag in ("style", "script", "title"):
-            self._skip -= 1
-        elif tag in ("td", "th") and self._cell is not None and self._row is not None:
-            self._row.append(" ".join("".join(self._cell).split()))
-            self._cell = None
-        elif tag == "tr" and self._row is not None:
-            self.rows.append(self._row)
-            self._row = None
-
-    def handle_data(self, data):
-        if self._skip:
-            return
-        self.text.append(data)
-        if self._cell is not None:
-            self._cell.append(data)
-
-    @property
-    def flat(self) -> str:
-        return " ".join(" ".join(self.text).split())
-
-
 def test_report_has_nothing_external(tmp_path):
     page = _render(tmp_path, PRIVACY).read_text(encoding="utf-8").lower()
     for needle in ("http://", "https://", "//cdn", "<script", "<link", "<img", "<iframe", "@import", "url("):
@@ -267,12 +200,12 @@ def test_report_says_when_a_protection_is_off_or_empty(tmp_path):
 
 @pytest.mark.slow
 def test_report_renders_in_a_browser(tmp_path):
-    binary = _chromium()
+    binary = chromium()
     html = _render(tmp_path, PRIVACY)
     url = html.resolve().as_uri()
 
     png = tmp_path / "report.png"
-    _run_chromium(binary, tmp_path / "profile-shot", f"--screenshot={png}", url)
+    run_chromium(binary, tmp_path / "profile-shot", f"--screenshot={png}", url)
     assert png.is_file() and png.stat().st_size > 0, "chromium wrote no screenshot"
     if os.environ.get("ONA_REPORT_SCREENSHOT"):
         shutil.copy(png, os.environ["ONA_REPORT_SCREENSHOT"])
@@ -285,8 +218,8 @@ def test_report_renders_in_a_browser(tmp_path):
     assert sum(1 for p in pixels if _near(p, PASS_RGB)) > 50, "no green (pass) on the page"
     assert sum(1 for p in pixels if _near(p, FAIL_RGB)) > 50, "no red (FAIL) on the page"
 
-    dom = _run_chromium(binary, tmp_path / "profile-dom", "--dump-dom", url).stdout
-    page = _Page()
+    dom = run_chromium(binary, tmp_path / "profile-dom", "--dump-dom", url).stdout
+    page = RenderedPage()
     page.feed(dom)
     text, rows = page.flat, page.rows
 
