@@ -284,6 +284,11 @@ def load(data: ReportData) -> Section:
     section = Section("load", "Collaboration load and after-hours work",
                       "How much time goes into collaboration, and how much of it happens after hours?")
     trend = data.load_trend
+    if trend.empty or trend.iloc[-1]["week_start"] != data.week:
+        # A published week without a person row: nobody mailed, met or chatted (a week past the
+        # landed data, say). The trend's last row would be an earlier week's.
+        section.empty = f"Nobody has collaboration figures in {data.label}: there is no load to show."
+        return section
     week = trend.iloc[-1]
     section.findings.append(
         f"In {data.label} the median person spent {_number(week.meeting_hours_median)} hours in meetings "

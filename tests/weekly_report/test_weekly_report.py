@@ -221,6 +221,30 @@ def test_the_numbers_in_words_match_the_lake(report):
     assert f"No cohort of at least k = 5 people has figures as of {report['week']}" in text
 
 
+@pytest.mark.slow
+def test_a_published_week_nobody_worked_in_still_has_every_section(spark, report):
+    """A week past the landed data publishes with no person row (a scheduled run can build one):
+    each section says so in a sentence, and the load section does not pass off an earlier week's
+    figures as this week's."""
+    import dataclasses
+
+    from jobs.weekly_report.data import load_report_data, weeks_up_to
+    from jobs.weekly_report.page import render
+
+    data = load_report_data(spark, report["lake"], weeks_up_to(spark, report["lake"], report["monday"]), 5)
+    assert len(data.load_trend) == 2 and not data.people.empty
+    summary = data.summary_trend.copy()
+    summary.loc[summary.index[-1], ["nodes", "edges"]] = 0
+    nobody = dataclasses.replace(  # the week's rows gone, the week before kept
+        data, people=data.people.iloc[:0], load_trend=data.load_trend.iloc[:-1], group_matrix=data.group_matrix.iloc[:0],
+        cohesion=data.cohesion.iloc[:0], cohorts=data.cohorts.iloc[:0], summary_trend=summary)
+    page = RenderedPage()
+    page.feed(render(nobody))
+    assert [h for h in page.headings if h in SECTIONS] == SECTIONS
+    assert f"Nobody has collaboration figures in {report['week']}: there is no load to show." in page.flat
+    assert not PSEUDONYM.search(page.flat)
+
+
 # ------------------------------------------------------------------ the command line
 
 
