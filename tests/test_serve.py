@@ -58,9 +58,10 @@ class Server:
     def __init__(self, lake: Path, port: int, folder: Path):
         self.out, self.err = folder / "serve.out", folder / "serve.err"
         with open(self.out, "wb") as out, open(self.err, "wb") as err:
+            # The lake as a newcomer types it: relative to the working directory.
             self.proc = subprocess.Popen(
-                [str(VENV_BIN / "ona"), "serve", "--lake", str(lake), "--port", str(port)],
-                stdout=out, stderr=err, env={**os.environ, "ONA_LOG_DIR": str(folder / "logs")})
+                [str(VENV_BIN / "ona"), "serve", "--lake", os.path.relpath(lake, folder), "--port", str(port)],
+                stdout=out, stderr=err, cwd=folder, env={**os.environ, "ONA_LOG_DIR": str(folder / "logs")})
 
     def wait_ready(self, timeout: float = 300) -> str:
         deadline = time.monotonic() + timeout
