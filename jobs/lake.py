@@ -114,6 +114,17 @@ def read_published(spark: SparkSession, lake: Path | str, table: Table) -> DataF
     return df.join(F.broadcast(current), "week_start", "left").where(named | legacy).drop("_current_run")
 
 
+def published_rows_sql(table_sql: str, pointer_sql: str) -> str:
+    """``read_published``'s rule as a SQL query over a run-tagged table and the pointer table
+    (for SQL views, which cannot hold a DataFrame): the rows of the run the pointer names for
+    their week, and rows without a run id in weeks no publish named yet."""
+    return (
+        f"SELECT t.* FROM {table_sql} t "
+        f"LEFT JOIN (SELECT week_start AS current_week, {RUN_ID} AS current_run FROM {pointer_sql}) p "
+        f"ON t.week_start = p.current_week "
+        f"WHERE t.{RUN_ID} = p.current_run OR (t.{RUN_ID} IS NULL AND p.current_run IS NULL)")
+
+
 def conform(df: DataFrame, table: Table) -> DataFrame:
     """Select the table's columns in contract order, atomic ones cast to the contract types
     (nested types are built to the contract by the transforms; Spark cannot cast an array's

@@ -22,7 +22,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from jobs import lake
-from schemas import RUN_ID, Table
+from schemas import Table
 from schemas.catalog import BI_ZONES, all_tables
 from schemas.quality import PUBLISHED_WEEKS_TABLE
 
@@ -62,17 +62,11 @@ def _quoted(text: str) -> str:
 
 
 def _view_sql(table: Table, name: str, through_pointer: bool) -> str:
-    """The view's query: a run-tagged table's current rows when the pointer table exists (the
-    rows of the run quality/published_weeks names for their week; rows written before tables
-    were run-tagged count in weeks no publish named yet), else the table as it is."""
+    """The view's query: a run-tagged table's current rows once the pointer table exists
+    (jobs/lake.py, the rule `read_published` applies), else the table as it is."""
     if not (table.run_tagged and through_pointer):
         return f"SELECT * FROM {SOURCE_DATABASE}.{name}"
-    pointer = view_name(PUBLISHED_WEEKS_TABLE)
-    return (
-        f"SELECT t.* FROM {SOURCE_DATABASE}.{name} t "
-        f"LEFT JOIN (SELECT week_start AS current_week, {RUN_ID} AS current_run "
-        f"FROM {SOURCE_DATABASE}.{pointer}) p ON t.week_start = p.current_week "
-        f"WHERE t.{RUN_ID} = p.current_run OR (t.{RUN_ID} IS NULL AND p.current_run IS NULL)")
+    return lake.published_rows_sql(f"{SOURCE_DATABASE}.{name}", f"{SOURCE_DATABASE}.{view_name(PUBLISHED_WEEKS_TABLE)}")
 
 
 @dataclass
@@ -84,14 +78,17 @@ class Catalog:
     # view name -> whether it reads through the publish pointer
     registered: dict[str, bool] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.spark.sql(f"CREATE DATABASE IF NOT EXISTS {SOURCE_DATABASE} "
+                       "COMMENT 'Delta tables behind the ona views: query ona.* instead'")
+        self.spark.sql(f"CREATE DATABASE IF NOT EXISTS {BI_DATABASE} COMMENT 'ONA results for BI tools'")
+
     def refresh(self) -> list[str]:
         """Register the BI tables that exist and are not registered yet (and switch run-tagged
         views to the pointer once it exists); returns the names registered now."""
         spark = self.spark
-        spark.sql(f"CREATE DATABASE IF NOT EXISTS {SOURCE_DATABASE} "
-                  "COMMENT 'Delta tables behind the ona views: query ona.* instead'")
-        spark.sql(f"CREATE DATABASE IF NOT EXISTS {BI_DATABASE} COMMENT 'ONA results for BI tools'")
-        has_pointer = lake.exists(spark, self.lake_root, PUBLISHED_WEEKS_TABLE)
+        has_pointer = (view_name(PUBLISHED_WEEKS_TABLE) in self.registered
+                       or lake.exists(spark, self.lake_root, PUBLISHED_WEEKS_TABLE))
         added = []
         for table in bi_tables():
             name = view_name(table)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -31,11 +32,16 @@ BI_NAMES = {"edges_weekly", "person_metrics_weekly", "group_metrics_weekly", "gr
             "validation_runs", "ingest_runs", "published_weeks"}
 
 
+@lru_cache(maxsize=1)
+def _java_home() -> str:
+    return subprocess.run([sys.executable, "-m", "jobs.java", "home"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
 def _beeline(port: int, *args: str) -> subprocess.CompletedProcess:
     import pyspark
 
-    java_home = subprocess.run([sys.executable, "-m", "jobs.java", "home"], capture_output=True, text=True,
-                               check=True).stdout.strip()
+    java_home = _java_home()
     command = [str(Path(pyspark.__file__).parent / "bin" / "beeline"),
                "-u", f"jdbc:hive2://127.0.0.1:{port}/ona", "-n", "bi", "--silent=true",
                "--outputformat=csv2", "--showHeader=false", *args]
