@@ -22,6 +22,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs import lake, publish
+from jobs.lake_location import location
 from jobs.stages import gate, gold as gold_stage, silver as silver_stage
 from jobs.stages.context import RunContext
 from jobs.privacy.pseudonym import Pseudonymiser
@@ -48,7 +49,7 @@ def context(spark, lake_root: Path) -> RunContext:
     """The run context of the workload's lake. Its key must be the workload's: the pipeline
     reads only the bronze rows of the current key version, and under another key every row is
     left out and the run builds empty weeks."""
-    return RunContext(spark=spark, lake=Path(lake_root), pseudo=Pseudonymiser(key=KEY))
+    return RunContext(spark=spark, lake=location(lake_root), pseudo=Pseudonymiser(key=KEY))
 
 
 def _noop(df: DataFrame) -> None:

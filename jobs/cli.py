@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from jobs.lake_location import location, missing_local
 from jobs.weeks import parse_week, parse_weeks
 
 
@@ -48,7 +49,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"ona run: {problem}", file=sys.stderr)
         return 2
     try:
-        summary = pipeline.run(landing, Path(args.lake), args.weeks)
+        summary = pipeline.run(landing, args.lake, args.weeks)
     except (MissingKeyError, WeakKeyError, NoInternalDomainsError, EmptyLakeError, WeeksUnderAnotherKeyError) as exc:
         print(f"ona run: {exc}", file=sys.stderr)
         return 2
@@ -87,7 +88,7 @@ def _decide(args: argparse.Namespace) -> int:
 
     decide = approval.approve if args.verb == "approve" else approval.reject
     try:
-        decide(get_spark(), Path(args.lake), args.week, args.run)
+        decide(get_spark(), args.lake, args.week, args.run)
     except approval.ApprovalError as exc:
         print(f"ona {args.verb}: {exc}", file=sys.stderr)
         return 2
@@ -118,8 +119,8 @@ def _report(args: argparse.Namespace) -> int:
     from jobs.spark import get_spark
     from jobs.weekly_report import NothingPublishedError, write_weekly_report
 
-    lake = Path(args.lake)
-    if not lake.is_dir():
+    lake = args.lake
+    if missing_local(lake):
         print(f"ona report: no lake at {lake}", file=sys.stderr)
         return 2
     try:
@@ -137,7 +138,7 @@ def _pull(args: argparse.Namespace) -> int:
 
     vendors = [v.strip() for v in args.sources.split(",") if v.strip()] if args.sources else None
     try:
-        summary = pull(Path(args.lake), vendors, args.weeks, landing=Path(args.landing) if args.landing else None)
+        summary = pull(args.lake, vendors, args.weeks, landing=Path(args.landing) if args.landing else None)
     except PullError as exc:
         print(f"ona pull: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -162,7 +163,7 @@ def _pseudonym(args: argparse.Namespace) -> int:
         spark = get_spark()  # the directories pulled into the lake name domains too
     try:
         pseudo = make_pseudonymiser(Path(args.landing) if args.landing else None, key_file=args.key_file,
-                                    spark=spark, lake_root=Path(args.lake) if args.lake else None)
+                                    spark=spark, lake_root=args.lake)
     except (MissingKeyError, WeakKeyError, NoInternalDomainsError) as exc:
         print(f"ona pseudonym: {exc}", file=sys.stderr)
         return 2
@@ -181,8 +182,8 @@ def _erase(args: argparse.Namespace) -> int:
     from jobs.spark import get_spark
     from jobs.stages.context import NoInternalDomainsError, make_pseudonymiser
 
-    lake = Path(args.lake)
-    if not lake.is_dir():
+    lake = args.lake
+    if missing_local(lake):
         print(f"ona erase: no lake at {lake}", file=sys.stderr)
         return 2
     spark = get_spark()
@@ -221,8 +222,8 @@ def _retain(args: argparse.Namespace) -> int:
     from jobs.privacy.retention import apply_retention
     from jobs.spark import get_spark
 
-    lake = Path(args.lake)
-    if not lake.is_dir():
+    lake = args.lake
+    if missing_local(lake):
         print(f"ona retain: no lake at {lake}", file=sys.stderr)
         return 2
     rows = apply_retention(get_spark(), lake, Settings.from_env().retention)
@@ -257,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "any ingest; a malformed --weeks or ONA_* setting), 3 a week was blocked by its "
                     "gates.")
     run.add_argument("--landing", help="folder with email/, calendar/, chat/slack/, people/ (new files only)")
-    run.add_argument("--lake", required=True, help="lake root (Delta tables)")
+    run.add_argument("--lake", type=location, required=True, help="lake root: a folder or a URL such as s3a://bucket/lake (Delta tables)")
     run.add_argument("--weeks", type=_argument(parse_weeks), help="2026-W10 or 2026-W10..2026-W12 (default: the weeks that new "
                      "records touched since the last build)")
     run.add_argument("--json", action="store_true", help="print the run summary as JSON instead of tables")
@@ -267,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
         "pull", help="pull the configured APIs incrementally into bronze",
         description="Exit codes: 0 done, 2 not configured, 4 authentication refused, "
                     "5 API unreachable (retries used up), 6 other API error.")
-    pull.add_argument("--lake", required=True, help="lake root (cursors are kept there)")
+    pull.add_argument("--lake", type=location, required=True, help="lake root (cursors are kept there)")
     pull.add_argument("--sources", help="comma-separated: msgraph,google,slack (default: every configured one)")
     pull.add_argument("--weeks", type=_argument(parse_weeks), help="bound what is fetched: 2026-W10 or 2026-W10..2026-W12 "
                       "(default: 8 weeks of history on the first pull, then changes since the cursors)")
@@ -286,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "show without a restart. Stops on SIGINT or SIGTERM. No authentication: keep the "
                     "default host unless a proxy or firewall guards the port. Exit codes: 0 stopped, "
                     "2 refused (port in use, no BI table in the lake).")
-    serve.add_argument("--lake", required=True, help="lake root (Delta tables)")
+    serve.add_argument("--lake", type=location, required=True, help="lake root: a folder or a URL such as s3a://bucket/lake (Delta tables)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_argument(_port), default=10000, help="port (default 10000)")
     serve.set_defaults(func=_serve)
@@ -296,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
         decision = verbs.add_parser(verb, help=help_text, description=(
             "Exit codes: 0 done, 2 no waiting candidate of that week from that run. The run ids "
             "waiting are in the run's report and in quality/approvals."))
-        decision.add_argument("--lake", required=True)
+        decision.add_argument("--lake", type=location, required=True)
         decision.add_argument("--week", required=True, type=_argument(parse_week), help="2026-W10")
         decision.add_argument("--run", required=True, help="the run id that staged the week")
         decision.set_defaults(func=_decide)
@@ -306,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Writes <lake>/reports/<week>/index.html (or <out>/<week>/index.html) from the BI zone "
                     "only (gold/, quality/) and prints its path (docs/report.md). Exit codes: 0 written, "
                     "2 refused (a malformed --week, no lake, or the week is not published).")
-    report.add_argument("--lake", required=True, help="lake root (Delta tables)")
+    report.add_argument("--lake", type=location, required=True, help="lake root: a folder or a URL such as s3a://bucket/lake (Delta tables)")
     report.add_argument("--week", required=True, type=_argument(parse_week), help="2026-W10")
     report.add_argument("--out", help="folder to write <week>/index.html into (default: <lake>/reports)")
     report.set_defaults(func=_report)
@@ -319,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "(not an address, no key, no internal domain known).")
     pseudonym.add_argument("identifier")
     pseudonym.add_argument("--landing", help="landing folder whose roster names the internal domains")
-    pseudonym.add_argument("--lake", help="lake whose pulled directories name the internal domains")
+    pseudonym.add_argument("--lake", type=location, help="lake whose pulled directories name the internal domains")
     pseudonym.add_argument("--key-file", help="key file (default: $ONA_PSEUDONYM_KEY or $ONA_PSEUDONYM_KEY_FILE)")
     pseudonym.set_defaults(func=_pseudonym)
 
@@ -331,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "internal domain, no lake): nothing erased, 3 erased, but the rebuild of a week they "
                     "were in was held back by its gates: its gold keeps the scrubbed previous version "
                     "(see the report).")
-    erase.add_argument("--lake", required=True, help="lake root (Delta tables)")
+    erase.add_argument("--lake", type=location, required=True, help="lake root: a folder or a URL such as s3a://bucket/lake (Delta tables)")
     erase.add_argument("--reason", default="request", help='recorded in quality/erasures (default "request")')
     erase.add_argument("--key-file", help="key file (default: $ONA_PSEUDONYM_KEY or $ONA_PSEUDONYM_KEY_FILE)")
     erase.add_argument("addresses", nargs="+", metavar="ADDRESS", help="e-mail address of a person to erase")
@@ -341,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
         "retain", help="delete rows older than the retention windows, then VACUUM",
         description="Windows from ONA_RETENTION_*_WEEKS and ONA_VACUUM_RETAIN_HOURS (docs/privacy.md); "
                     "prints one JSON object per table. Exit codes: 0 applied, 2 no lake.")
-    retain.add_argument("--lake", required=True, help="lake root (Delta tables)")
+    retain.add_argument("--lake", type=location, required=True, help="lake root: a folder or a URL such as s3a://bucket/lake (Delta tables)")
     retain.set_defaults(func=_retain)
     return parser
 

@@ -30,6 +30,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StructType
 
+from jobs.lake_location import is_local, join, location
 from schemas import RUN_ID, Table
 from schemas.quality import PUBLISHED_WEEKS_TABLE
 
@@ -80,8 +81,29 @@ def _create(df: DataFrame, table: Table, path: str, spark: SparkSession, lake: P
         raise
 
 
+def write_text(spark: SparkSession | None, path: str, text: str) -> None:
+    """Write a small UTF-8 file (a report page) below a lake root. Local folders are written
+    with Python; a URL through Hadoop's FileSystem, the layer Spark writes the tables with (the
+    S3A connector for s3a://), so a report sits beside its tables in an object store too."""
+    if is_local(path):
+        target = Path(location(path))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        return
+    if spark is None:
+        raise ValueError(f"writing {path} needs the Spark session (its file systems)")
+    jvm = spark.sparkContext._jvm
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    stream = fs.create(hadoop_path, True)  # overwrite: a rerun redraws its report
+    try:
+        stream.write(bytearray(text.encode("utf-8")))
+    finally:
+        stream.close()
+
+
 def table_path(lake: Path | str, table: Table) -> str:
-    return str(Path(lake) / table.path)
+    return join(lake, table.path)
 
 
 def exists(spark: SparkSession, lake: Path | str, table: Table) -> bool:
@@ -247,7 +269,7 @@ _VERSIONED = re.compile(r"^(\d{20})\.")
 
 
 def _location(lake: Path | str, table: Table | str) -> str:
-    return table_path(lake, table) if isinstance(table, Table) else str(Path(lake) / table)
+    return table_path(lake, table) if isinstance(table, Table) else join(lake, table)
 
 
 @contextmanager

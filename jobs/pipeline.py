@@ -56,11 +56,11 @@ def build_weeks(ctx: RunContext, weeks: list[date], sources: list[SourceSummary]
             ],
             published_weeks=[label(w) for w in outcome.published],
             groups_suppressed=outcome.groups_suppressed,
-            report=str(ctx.report_dir / "validation.html"),
+            report=lake.join(ctx.report_dir, "validation.html"),
             waiting_weeks=[label(w) for w in outcome.waiting],
             privacy=privacy,
         )
-        write_report(ctx.report_dir, summary, results)
+        write_report(ctx.spark, ctx.report_dir, summary, results)
     return summary
 
 

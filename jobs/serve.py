@@ -105,13 +105,6 @@ class Catalog:
         return added
 
 
-def _absolute(lake_root: str | Path) -> str:
-    """A catalog table's LOCATION must be absolute: a relative one is taken under the warehouse
-    folder, not the working directory. URLs (s3a://...) stay as they are."""
-    text = str(lake_root)
-    return text if "://" in text else str(Path(text).resolve())
-
-
 def port_problem(host: str, port: int) -> str | None:
     """Why the server could not listen on host:port (checked before Spark starts: the Thrift
     server ends the whole JVM when it cannot bind)."""
@@ -146,7 +139,7 @@ def serve(lake_root: str | Path, host: str = "127.0.0.1", port: int = DEFAULT_PO
         ("spark.driver.extraClassPath", os.pathsep.join(jar_paths())),
         ("spark.sql.runSQLOnFiles", "false"),
     ))
-    catalog = Catalog(spark, _absolute(lake_root))
+    catalog = Catalog(spark, lake.location(lake_root))
     names = catalog.refresh()
     if not names:
         raise ServeError(f"no BI table in the lake at {lake_root}: publish a week first (ona run)")

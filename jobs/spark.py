@@ -1,7 +1,10 @@
 """The one place that builds the SparkSession: local jars (Delta), UTC, few shuffle partitions.
 
 Jars are resolved once by `make jars` into .cache/jars (see infra/jars/); the session never
-reaches the network. The JVM is the Java jobs/java.py chooses. ONA_SPARK_MASTER points at a cluster; ONA_JARS_DIR at another jar folder.
+reaches the network. The JVM is the Java jobs/java.py chooses. ONA_JARS_DIR points at another
+jar folder. ONA_SPARK_MASTER points at a cluster (spark://..., yarn, k8s://...): the session
+then ships the project's code and packed environment to the executors (jobs/cluster.py), and
+reads the cluster's own settings from SPARK_CONF_DIR/spark-defaults.conf (docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -44,7 +47,11 @@ def get_spark(app_name: str = "ona", launch_conf: tuple[tuple[str, str], ...] = 
     process of its own such as `ona serve`."""
     cores = os.cpu_count() or 2
     master = os.environ.get("ONA_SPARK_MASTER", f"local[{cores}]")
-    # Python workers must run the interpreter that has igraph and pandas (the venv's).
+    # Python workers must run the interpreter that has igraph and pandas (the venv's), or on a
+    # cluster the packed environment's (jobs/cluster.py).
+    from jobs.cluster import executor_conf, is_cluster
+
+    executor_settings = executor_conf() if is_cluster(master) else {}
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     checkpoint_dir = Path(tempfile.gettempdir()) / "ona-spark-checkpoints"
     builder = (
@@ -78,7 +85,7 @@ def get_spark(app_name: str = "ona", launch_conf: tuple[tuple[str, str], ...] = 
         .config("spark.databricks.delta.schema.autoMerge.enabled", "true")
         .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "ona-warehouse"))
     )
-    for key, value in launch_conf:
+    for key, value in (*executor_settings.items(), *launch_conf):
         builder = builder.config(key, value)
     from jobs.progress import jvm_log_options
 
@@ -94,7 +101,9 @@ def get_spark(app_name: str = "ona", launch_conf: tuple[tuple[str, str], ...] = 
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     _quiet_jvm_logger(spark, "org.apache.spark.rdd.MapPartitionsRDD")
-    spark.sparkContext.setCheckpointDir(str(checkpoint_dir))
+    # A cluster names a folder every executor reaches (spark.checkpoint.dir, on HDFS or S3).
+    if not spark.conf.get("spark.checkpoint.dir", None):
+        spark.sparkContext.setCheckpointDir(str(checkpoint_dir))
     return spark
 
 

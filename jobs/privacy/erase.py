@@ -139,11 +139,12 @@ def _has_bronze(spark: SparkSession, lake_root: Path, monday: date) -> bool:
     return False
 
 
-def _delta_tables(lake_root: Path) -> list[str]:
+def _delta_tables(lake_root: str) -> list[str]:
     """Every Delta table under the lake (relative paths): the catalog's, and any other one a
     job wrote there, so that none keeps a history."""
     found = {t.path for t in all_tables()}
-    if lake_root.is_dir():
+    # A local lake is walked for tables outside the catalog; a lake at a URL is not listed.
+    if lake.is_local(lake_root) and os.path.isdir(lake_root):
         for folder, dirs, _ in os.walk(lake_root):
             if "_delta_log" in dirs:
                 found.add(Path(folder).relative_to(lake_root).as_posix())
@@ -167,7 +168,7 @@ def erase(spark: SparkSession, lake_root: Path | str, pseudonyms: set[str], reas
     if not all(_PERSON.match(p) for p in pseudonyms):
         # External domains (x_) are never individuals; anything else is not a pseudonym.
         raise ValueError("only person pseudonyms (p_ + 16 hex digits) can be erased")
-    lake_root = Path(lake_root)
+    lake_root = lake.location(lake_root)
     erased_at = datetime.now(timezone.utc)
     erasure_id = erased_at.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 

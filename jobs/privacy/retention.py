@@ -87,7 +87,7 @@ def apply_retention(spark: SparkSession, lake_root: Path | str, rules: Retention
                     now: datetime | None = None, run_id: str | None = None) -> list[dict]:
     """Delete every row older than its layer's window, VACUUM the tables that changed, and
     record one quality/retention_runs row per table present. Returns those rows."""
-    lake_root = Path(lake_root)
+    lake_root = lake.location(lake_root)
     now = now or datetime.now(timezone.utc)
     applied_at = datetime.now(timezone.utc)
     run_id = run_id or applied_at.strftime("%Y%m%dT%H%M%SZ-retention")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from jobs import lake
 from jobs.pull import connections, state
 from jobs.pull.base import DirectoryUser, PullContext, PullOutcome
 from jobs.sources.registry import VENDORS, vendor_kinds
@@ -70,7 +71,7 @@ def pull(lake_root: Path, vendors: list[str] | None = None, weeks: list[date] | 
     from jobs.weeks import week_window
     from jobs.spark import get_spark
 
-    lake_root = Path(lake_root)
+    lake_root = lake.location(lake_root)
     now = now or datetime.now(timezone.utc)
     unknown = [v for v in vendors or [] if v not in VENDORS]
     if unknown:

@@ -10,7 +10,6 @@ and week labels only: never a pseudonym, an address, a person erased or a value 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, select_autoescape
@@ -225,8 +224,9 @@ def _weeks(entries: Any) -> list[str]:
     return [one(e) for e in entries or []]
 
 
-def write_report(report_dir: Path, summary, results: list["GateResult"]) -> None:
-    """validation.html and summary.json of a run into ``report_dir``; ``summary`` is the run's
+def write_report(spark, report_dir: str, summary, results: list["GateResult"]) -> None:
+    """validation.html and summary.json of a run into ``report_dir`` (a folder of the lake, local
+    or a URL: jobs.lake.write_text); ``summary`` is the run's
     RunSummary (jobs/stages/summary.py: the report sits below the stages and only reads it)."""
     from jobs.weeks import label
 
@@ -244,6 +244,7 @@ def write_report(report_dir: Path, summary, results: list["GateResult"]) -> None
         rejected=_weeks(approval.get("rejected")),
         other_counts=privacy_counts(summary), week_label=label,
     )
-    report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / "validation.html").write_text(page, encoding="utf-8")
-    (report_dir / "summary.json").write_text(summary.to_json(), encoding="utf-8")
+    from jobs.lake import join, write_text
+
+    write_text(spark, join(report_dir, "validation.html"), page)
+    write_text(spark, join(report_dir, "summary.json"), summary.to_json())

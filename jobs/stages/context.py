@@ -20,7 +20,7 @@ from jobs.sources.registry import LANDING_FOLDERS
 @dataclass
 class RunContext:
     spark: SparkSession
-    lake: Path
+    lake: str  # the lake root: a local folder or a URL (jobs.lake.location)
     pseudo: Pseudonymiser
     settings: Settings = field(default_factory=Settings)
     run_id: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6])
@@ -32,8 +32,10 @@ class RunContext:
     opt_out: OptOut = field(default_factory=lambda: OptOut(frozenset()))
 
     @property
-    def report_dir(self) -> Path:
-        return self.lake / "reports" / self.run_id
+    def report_dir(self) -> str:
+        from jobs.lake import join
+
+        return join(self.lake, "reports", self.run_id)
 
 
 class NoInternalDomainsError(RuntimeError):
@@ -50,7 +52,7 @@ class NoInternalDomainsError(RuntimeError):
 class EmptyLakeError(RuntimeError):
     """Fail loudly: a build without a landing folder reads the lake's ingests, and there are none."""
 
-    def __init__(self, lake_root: Path) -> None:
+    def __init__(self, lake_root: str) -> None:
         super().__init__(
             f"the lake at {lake_root} holds no ingest yet: give --landing with files to ingest, "
             "or pull an API first (ona pull). Nothing was built."
@@ -94,10 +96,11 @@ def load_opt_out(landing: Path | None, pseudo: Pseudonymiser, settings: Settings
                         required=bool(configured))
 
 
-def open_context(landing: Path | None, lake_root: Path, settings: Settings | None, spark: SparkSession | None,
+def open_context(landing: Path | None, lake_root: Path | str, settings: Settings | None, spark: SparkSession | None,
                  reads_addresses: bool) -> RunContext:
     """The run's context. Reading addresses (an ingest) needs the internal domains and the
     opt-out list; a build from bronze needs neither."""
+    from jobs.lake import location
     from jobs.spark import concurrent_actions, get_spark, interpreted_below_rows
 
     settings = settings or Settings.from_env()
@@ -106,7 +109,8 @@ def open_context(landing: Path | None, lake_root: Path, settings: Settings | Non
     key = load_key()  # a missing or weak key is refused before Spark starts
     spark = spark or get_spark()
     landing = Path(landing) if landing else None
-    pseudo = make_pseudonymiser(landing, spark=spark, lake_root=Path(lake_root), require_domains=reads_addresses,
+    lake_root = location(lake_root)
+    pseudo = make_pseudonymiser(landing, spark=spark, lake_root=lake_root, require_domains=reads_addresses,
                                 key=key)
     opt_out = load_opt_out(landing, pseudo, settings) if reads_addresses else OptOut(frozenset())
-    return RunContext(spark=spark, lake=Path(lake_root), pseudo=pseudo, settings=settings, opt_out=opt_out)
+    return RunContext(spark=spark, lake=lake_root, pseudo=pseudo, settings=settings, opt_out=opt_out)

@@ -160,7 +160,7 @@ def _publish_passed(ctx: RunContext, frames: dict[str, DataFrame], weeks: list[d
 
 
 def _record_validation_runs(ctx: RunContext, results: list[GateResult], published: list[date]) -> None:
-    report = str(ctx.report_dir / "validation.html")
+    report = lake.join(ctx.report_dir, "validation.html")
     checked_at = datetime.now(timezone.utc)
     rows = [
         (ctx.run_id, r.table, r.week_start, r.suite, r.success, r.week_start in published,

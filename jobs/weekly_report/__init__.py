@@ -15,17 +15,20 @@ from jobs.weekly_report.data import NothingPublishedError, RestrictedTableError
 __all__ = ["NothingPublishedError", "RestrictedTableError", "report_path", "write_weekly_report"]
 
 
-def report_path(lake: Path, week: date, out: Path | None = None) -> Path:
-    """`<lake>/reports/<week label>/index.html`, or `<out>/<week label>/index.html`."""
+def report_path(lake: str | Path, week: date, out: Path | None = None) -> str:
+    """`<lake>/reports/<week label>/index.html` (the lake local or at a URL), or
+    `<out>/<week label>/index.html`."""
+    from jobs.lake_location import join
     from jobs.weeks import label
 
-    return (out if out is not None else lake / "reports") / label(week) / "index.html"
+    return join(out if out is not None else join(lake, "reports"), label(week), "index.html")
 
 
-def write_weekly_report(spark, lake: Path, week: date, out: Path | None = None) -> Path:
+def write_weekly_report(spark, lake: str | Path, week: date, out: Path | None = None) -> str:
     """Write the week's page and return its path. NothingPublishedError when the lake has not
     published the week; nothing is written then."""
     from jobs.config import Settings
+    from jobs.lake import write_text
     from jobs.progress import stage
     from jobs.weekly_report.data import load_report_data, weeks_up_to
     from jobs.weekly_report.page import render
@@ -37,6 +40,5 @@ def write_weekly_report(spark, lake: Path, week: date, out: Path | None = None) 
     with stage("draw"):
         html = render(data)
     path = report_path(lake, week, out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
+    write_text(spark, path, html)
     return path

@@ -120,7 +120,7 @@ def _results() -> list[GateResult]:
 
 
 def _render(tmp_path: Path, privacy: dict | None) -> Path:
-    write_report(tmp_path / "report", _summary(privacy), _results())
+    write_report(None, tmp_path / "report", _summary(privacy), _results())
     return tmp_path / "report" / "validation.html"
 
 
