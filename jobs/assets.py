@@ -17,6 +17,7 @@ from pathlib import Path
 
 from airflow.sdk import Asset, AssetWatcher, Param
 
+from jobs.lake_location import location
 from jobs.sources.registry import LANDING_FOLDERS, READY_FLAG  # parse-time cheap (no Spark, no parser)
 from schemas import SOURCES
 
@@ -70,13 +71,14 @@ class MissingFolderParam(ValueError):
     """A DAG run without its landing or lake folder: refused, never the worker's working directory."""
 
 
-def folder_param(params: dict | None, name: str, required: bool = True) -> Path | None:
+def folder_param(params: dict | None, name: str, required: bool = True) -> Path | str | None:
     """The run's ``landing`` or ``lake`` folder. An empty value (ONA_LANDING / ONA_LAKE unset and
     no run conf) is a clear error for a required one, None for an optional one: ``Path("")`` would
     be the worker's working directory, where a lake must never appear by accident."""
     value = str((params or {}).get(name) or "").strip()
     if value:
-        return Path(value)
+        # A lake may be a URL (s3a://bucket/lake), which pathlib would break; a landing is a folder.
+        return location(value) if name == "lake" else Path(value)
     if required:
         raise MissingFolderParam(
             f"the DAG param {name!r} is empty: set ONA_{name.upper()} in the Airflow environment or pass "

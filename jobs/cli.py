@@ -398,6 +398,7 @@ def _logging(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _logging(args)
+    from jobs.cluster import ExecutorEnvError
     from jobs.config import Settings
     from jobs.java import JavaNotFoundError, choice
     from jobs.spark import MissingJarsError, concurrent_actions, interpreted_below_rows
@@ -412,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except (JavaNotFoundError, MissingJarsError) as exc:  # raised as Spark starts: nothing written yet
+    # Raised as Spark starts: nothing written yet.
+    except (JavaNotFoundError, MissingJarsError, ExecutorEnvError) as exc:
         print(f"ona {args.verb}: {exc}", file=sys.stderr)
         return 2
 

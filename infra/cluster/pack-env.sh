@@ -6,7 +6,7 @@
 # (a local file, or a copy on hdfs:// or s3a://) and jobs/cluster.py ships it with every job.
 # A venv-pack archive links to the Python it was built with (python3.11 here): the executors'
 # machines need that interpreter at the same path (docs/deploy.md, "Executors").
-# Rebuilt only when executor-requirements.txt or the Python changed.
+# Rebuilt only when executor-requirements.txt or the Python changed. Prints the archive's path.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -15,7 +15,8 @@ python=${PYTHON:-python3.11}
 stamp="$out.stamp"
 want="$(sha256sum "$here/executor-requirements.txt" | cut -c1-16) $("$python" -c 'import sys; print(sys.version.split()[0], sys.base_prefix)')"
 if [ -f "$out" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
-  echo "executor environment up to date: $out"
+  echo "executor environment up to date" >&2
+  echo "$out"
   exit 0
 fi
 mkdir -p "$(dirname "$out")"
@@ -26,4 +27,5 @@ trap 'rm -rf "$build"' EXIT
 rm -f "$out" "$stamp"
 "$build/env/bin/venv-pack" -q -p "$build/env" -o "$out"
 echo "$want" > "$stamp"
-echo "executor environment: $out ($(du -h "$out" | cut -f1))"
+echo "executor environment packed ($(du -h "$out" | cut -f1))" >&2
+echo "$out"

@@ -18,15 +18,9 @@ master_ui=${ONA_MASTER_UI_PORT:-8080}
 worker_ui=${ONA_WORKER_UI_PORT:-8081}
 master_url="spark://127.0.0.1:$master_port"
 
-stop_one() {
-  local pid_file="$run_dir/$1.pid"
-  [ -f "$pid_file" ] || return 0
-  local pid; pid=$(cat "$pid_file")
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$pid_file"
-}
+# shellcheck source=../pids.sh
+. "$here/../pids.sh"
+stop_cluster() { stop_pid_file "$run_dir/worker.pid"; stop_pid_file "$run_dir/master.pid"; }
 
 case "$verb" in
   start)
@@ -34,7 +28,7 @@ case "$verb" in
     SPARK_HOME=$("$python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')
     JAVA_HOME=$("$python" -m jobs.java home)
     export SPARK_HOME JAVA_HOME SPARK_LOCAL_IP=127.0.0.1 SPARK_NO_DAEMONIZE=1
-    # Executors' folders (their jars and unpacked environment) go when their application ends.
+    # Folders of finished applications (jars, unpacked environment: ~200 MB each) go an hour later.
     export SPARK_WORKER_OPTS="-Dspark.worker.cleanup.enabled=true -Dspark.worker.cleanup.appDataTtl=3600"
     "$SPARK_HOME/bin/spark-class" org.apache.spark.deploy.master.Master \
       --host 127.0.0.1 --port "$master_port" --webui-port "$master_ui" > "$run_dir/master.log" 2>&1 &
@@ -52,14 +46,14 @@ case "$verb" in
       for process in master worker; do
         if ! kill -0 "$(cat "$run_dir/$process.pid")" 2>/dev/null; then
           echo "standalone.sh: the $process exited: $(tail -5 "$run_dir/$process.log")" >&2
-          stop_one worker; stop_one master; exit 1
+          stop_cluster; exit 1
         fi
       done
       sleep 0.2
     done
     echo "standalone.sh: no worker registered within 60 s (logs in $run_dir)" >&2
-    stop_one worker; stop_one master; exit 1
+    stop_cluster; exit 1
     ;;
-  stop) stop_one worker; stop_one master ;;
+  stop) stop_cluster ;;
   *) echo "usage: standalone.sh start|stop RUN_DIR" >&2; exit 2 ;;
 esac

@@ -15,15 +15,8 @@ port=${ONA_S3_PORT:-9000}
 venv=${ONA_S3_VENV:-$root/.cache/objectstore/venv}
 endpoint="http://127.0.0.1:$port"
 
-stop() {
-  local pid_file="$run_dir/s3.pid"
-  [ -f "$pid_file" ] || return 0
-  local pid; pid=$(cat "$pid_file")
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$pid_file"
-}
+# shellcheck source=../pids.sh
+. "$here/../pids.sh"
 
 case "$verb" in
   start)
@@ -53,6 +46,6 @@ boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket
 PY
     echo "$endpoint"
     ;;
-  stop) stop ;;
+  stop) stop_pid_file "$run_dir/s3.pid" ;;
   *) echo "usage: s3.sh start|stop RUN_DIR [BUCKET]" >&2; exit 2 ;;
 esac

@@ -265,7 +265,7 @@ def test_retention_dag_runs_weekly_and_calls_apply_retention(monkeypatch):
     monkeypatch.setenv("ONA_RETENTION_BRONZE_WEEKS", "5")
     monkeypatch.setenv("ONA_VACUUM_RETAIN_HOURS", "24")
     out = task.python_callable(params={"lake": "/lake", "landing": ""})
-    assert calls == [(Path("/lake"), RetentionRules(bronze_weeks=5, vacuum_retain_hours=24))]
+    assert calls == [("/lake", RetentionRules(bronze_weeks=5, vacuum_retain_hours=24))]
     assert out == [{"table": "bronze/email", "cutoff": "2026-03-16", "rows_removed": 2}]
     with pytest.raises(ValueError):
         task.python_callable(params={"lake": "", "landing": ""})
