@@ -210,7 +210,7 @@ def erase(spark: SparkSession, lake_root: Path | str, pseudonyms: set[str], reas
 
     vacuumed = 0
     for path in _delta_tables(lake_root):
-        if DeltaTable.isDeltaTable(spark, str(lake_root / path)):
+        if DeltaTable.isDeltaTable(spark, lake.join(lake_root, path)):
             lake.purge_history(spark, lake_root, path)
             vacuumed += 1
 
