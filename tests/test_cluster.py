@@ -47,32 +47,30 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def object_store(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("s3")
-    endpoint = _script("objectstore/s3.sh", "start", str(run_dir), BUCKET, env={"ONA_S3_PORT": str(free_port())})
-    pid = int((run_dir / "s3.pid").read_text())
-    yield endpoint
-    _script("objectstore/s3.sh", "stop", str(run_dir), env={})
-    assert not _alive(pid)
-
-
-@pytest.fixture(scope="module")
-def standalone_cluster(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("cluster")
-    ui = free_port()
-    ports = {"ONA_MASTER_PORT": str(free_port()), "ONA_MASTER_UI_PORT": str(ui), "ONA_WORKER_UI_PORT": str(free_port())}
-    master = _script("cluster/standalone.sh", "start", str(run_dir), env={**ports, "PYTHON": sys.executable})
-    pids = [int((run_dir / f"{name}.pid").read_text()) for name in ("master", "worker")]
-    yield {"master": master, "ui": f"http://127.0.0.1:{ui}/json/", "work": run_dir / "work"}
-    _script("cluster/standalone.sh", "stop", str(run_dir), env={})
+def servers(tmp_path_factory):
+    """The packed executor environment (kept under .cache/cluster between runs, rebuilt when
+    its requirements change), the S3 emulator and the standalone cluster. The environment is
+    packed while the emulator's virtualenv installs: on a fresh machine each takes about 30 s."""
+    packing = subprocess.Popen([str(ROOT / "infra" / "cluster" / "pack-env.sh")], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    s3_dir, cluster_dir = tmp_path_factory.mktemp("s3"), tmp_path_factory.mktemp("cluster")
+    try:  # whatever fails, what started is stopped (the stop scripts skip what never started)
+        endpoint = _script("objectstore/s3.sh", "start", str(s3_dir), BUCKET, env={"ONA_S3_PORT": str(free_port())})
+        ui = free_port()
+        ports = {"ONA_MASTER_PORT": str(free_port()), "ONA_MASTER_UI_PORT": str(ui),
+                 "ONA_WORKER_UI_PORT": str(free_port())}
+        master = _script("cluster/standalone.sh", "start", str(cluster_dir), env={**ports, "PYTHON": sys.executable})
+        pids = [int((s3_dir / "s3.pid").read_text())] + [int((cluster_dir / f"{name}.pid").read_text())
+                                                          for name in ("master", "worker")]
+        packed, packing_err = packing.communicate(timeout=600)
+        assert packing.returncode == 0, packing_err[-3000:]
+        yield {"endpoint": endpoint, "master": master, "ui": f"http://127.0.0.1:{ui}/json/",
+               "work": cluster_dir / "work", "executor_env": packed.strip().splitlines()[-1]}
+    finally:
+        packing.kill()
+        _script("cluster/standalone.sh", "stop", str(cluster_dir), env={})
+        _script("objectstore/s3.sh", "stop", str(s3_dir), env={})
     assert not [pid for pid in pids if _alive(pid)]
-
-
-@pytest.fixture(scope="module")
-def executor_env():
-    """The packed environment, kept under .cache/cluster between runs (rebuilt when its
-    requirements change)."""
-    return _script("cluster/pack-env.sh", env={})
 
 
 def _spark_defaults(folder: Path, endpoint: str) -> Path:
@@ -109,12 +107,12 @@ def _rows(path: str, storage_options: dict[str, str] | None = None):
     return frame.sort_values(columns, key=lambda column: column.astype(str), ignore_index=True)
 
 
-def test_a_run_on_the_cluster_with_an_s3_lake_writes_the_gold_tables_of_the_local_run(
-        small_org, standalone_cluster, object_store, executor_env, tmp_path):
+def test_a_run_on_the_cluster_with_an_s3_lake_writes_the_gold_tables_of_the_local_run(small_org, servers, tmp_path):
     landing, _ = small_org.copy_to(tmp_path)
     env = {key: value for key, value in os.environ.items() if key not in UNSET}
-    env.update({"ONA_PSEUDONYM_KEY": KEY, "ONA_SPARK_MASTER": standalone_cluster["master"],
-                "ONA_EXECUTOR_ENV": executor_env, "SPARK_CONF_DIR": str(_spark_defaults(tmp_path / "conf", object_store)),
+    env.update({"ONA_PSEUDONYM_KEY": KEY, "ONA_SPARK_MASTER": servers["master"],
+                "ONA_EXECUTOR_ENV": servers["executor_env"],
+                "SPARK_CONF_DIR": str(_spark_defaults(tmp_path / "conf", servers["endpoint"])),
                 "SPARK_LOCAL_IP": "127.0.0.1", "ONA_LOG_DIR": str(tmp_path / "logs")})
     lake_url = f"s3a://{BUCKET}/lake"
     done = subprocess.run([str(Path(sys.executable).parent / "ona"), "run", "--landing", str(landing),
@@ -125,16 +123,16 @@ def test_a_run_on_the_cluster_with_an_s3_lake_writes_the_gold_tables_of_the_loca
 
     # It ran on the cluster: the master saw the application, and its executor unpacked the
     # packed environment and received the project's code.
-    with urllib.request.urlopen(standalone_cluster["ui"], timeout=10) as answer:
+    with urllib.request.urlopen(servers["ui"], timeout=10) as answer:
         state = json.load(answer)
     assert [(app["name"], app["state"]) for app in state["completedapps"]] == [("ona", "FINISHED")]
-    executors = list(standalone_cluster["work"].glob("app-*/*"))
+    executors = list(servers["work"].glob("app-*/*"))
     assert executors, "no executor folder under the worker"
     assert all((folder / "environment" / "bin" / "python").exists() for folder in executors)
     assert all(list(folder.glob("ona-code-*.zip")) for folder in executors)
 
     # Every gold table: the same rows as the local run of the same landing (run ids aside).
-    options = _s3_options(object_store)
+    options = _s3_options(servers["endpoint"])
     for table in GOLD_TABLES:
         local = _rows(str(small_org.root / "lake" / table.path))
         remote = _rows(f"s3://{BUCKET}/lake/{table.path}", options)
@@ -147,7 +145,7 @@ def test_a_run_on_the_cluster_with_an_s3_lake_writes_the_gold_tables_of_the_loca
     from pyarrow import fs
 
     store = fs.S3FileSystem(access_key=ACCESS["access"], secret_key=ACCESS["secret"], region="us-east-1",
-                            endpoint_override=object_store, scheme="http")
+                            endpoint_override=servers["endpoint"], scheme="http")
     with store.open_input_stream(f"{BUCKET}/lake/reports/{summary['run_id']}/validation.html") as page:
         html = page.read().decode("utf-8")
     assert summary["run_id"] in html and "2026-W10" in html
