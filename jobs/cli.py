@@ -401,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     from jobs.cluster import ExecutorEnvError
     from jobs.config import Settings
     from jobs.java import JavaNotFoundError, choice
+    from jobs.lake import LakeUnreachableError
     from jobs.spark import MissingJarsError, concurrent_actions, interpreted_below_rows
 
     try:  # a bad ONA_* value stops every command before it starts, in one line
@@ -413,8 +414,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    # Raised as Spark starts: nothing written yet.
-    except (JavaNotFoundError, MissingJarsError, ExecutorEnvError) as exc:
+    # Raised as Spark starts, or when the lake's store cannot be reached: one line, exit 2.
+    except (JavaNotFoundError, MissingJarsError, ExecutorEnvError, LakeUnreachableError) as exc:
         print(f"ona {args.verb}: {exc}", file=sys.stderr)
         return 2
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import tenacity
 from delta import exceptions as delta_errors
 from delta.tables import DeltaMergeBuilder, DeltaTable
+from py4j.protocol import Py4JJavaError
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -106,8 +107,27 @@ def table_path(lake: Path | str, table: Table) -> str:
     return join(lake, table.path)
 
 
+class LakeUnreachableError(RuntimeError):
+    """The lake's file system failed a look-up: a missing bucket, refused credentials, an
+    unreachable endpoint, no connector for the URL's scheme. Every job looks into the lake before
+    it writes there, so a store unreachable from the start means nothing was written; one lost
+    in the middle of a run leaves the run's weeks unpublished (the publish is atomic)."""
+
+
+def _unreachable(lake: Path | str, error: Py4JJavaError) -> LakeUnreachableError:
+    """One line from the Java exception's innermost cause, without the store's request ids."""
+    cause = error.java_exception
+    while cause.getCause() is not None:
+        cause = cause.getCause()
+    reason = str(cause.getMessage() or cause.getClass().getSimpleName()).split(" (Service:")[0].splitlines()[0]
+    return LakeUnreachableError(f"the lake at {location(lake)} cannot be reached: {reason}")
+
+
 def exists(spark: SparkSession, lake: Path | str, table: Table) -> bool:
-    return DeltaTable.isDeltaTable(spark, table_path(lake, table))
+    try:
+        return DeltaTable.isDeltaTable(spark, table_path(lake, table))
+    except Py4JJavaError as error:  # a missing path is False; this is the file system failing
+        raise _unreachable(lake, error) from error
 
 
 def read(spark: SparkSession, lake: Path | str, table: Table) -> DataFrame:

@@ -149,3 +149,14 @@ def test_a_run_on_the_cluster_with_an_s3_lake_writes_the_gold_tables_of_the_loca
     with store.open_input_stream(f"{BUCKET}/lake/reports/{summary['run_id']}/validation.html") as page:
         html = page.read().decode("utf-8")
     assert summary["run_id"] in html and "2026-W10" in html
+
+
+def test_a_lake_in_a_bucket_that_does_not_exist_is_one_line_and_exit_2(servers, tmp_path):
+    env = {**os.environ, "SPARK_CONF_DIR": str(_spark_defaults(tmp_path / "conf", servers["endpoint"])),
+           "ONA_LOG_DIR": str(tmp_path / "logs")}
+    done = subprocess.run([str(Path(sys.executable).parent / "ona"), "report", "--lake", "s3a://no-such-bucket/lake",
+                           "--week", "2026-W10"], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 2, done.stderr[-3000:]
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("WARNING: Using incubator modules")]
+    assert lines == ["ona report: the lake at s3a://no-such-bucket/lake cannot be reached: "
+                     "The specified bucket does not exist"], done.stderr[-3000:]

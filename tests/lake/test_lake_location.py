@@ -68,3 +68,11 @@ def test_a_dag_run_takes_a_lake_url_as_it_is():
 
     assert folder_param({"lake": "s3a://bucket/lake/"}, "lake") == "s3a://bucket/lake"
     assert str(folder_param({"landing": "/data/landing"}, "landing")) == "/data/landing"
+
+
+def test_a_lake_whose_file_system_fails_is_one_clear_error(spark):
+    from jobs import lake
+
+    with pytest.raises(lake.LakeUnreachableError) as error:
+        lake.exists(spark, "nosuchfs://bucket/lake/", EDGES_WEEKLY)
+    assert str(error.value) == 'the lake at nosuchfs://bucket/lake cannot be reached: No FileSystem for scheme "nosuchfs"'
