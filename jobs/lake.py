@@ -82,6 +82,13 @@ def _create(df: DataFrame, table: Table, path: str, spark: SparkSession, lake: P
         raise
 
 
+def _hadoop_file(spark: SparkSession, path: str):
+    """A path as Hadoop's FileSystem API takes it, with the file system that serves it (local,
+    S3A, ABFS, ...), configured as the session's tables are."""
+    hadoop_path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(path)
+    return hadoop_path, hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+
+
 def write_text(spark: SparkSession | None, path: str, text: str) -> None:
     """Write a small UTF-8 file (a report page) below a lake root. Local folders are written
     with Python; a URL through Hadoop's FileSystem, the layer Spark writes the tables with (the
@@ -93,9 +100,7 @@ def write_text(spark: SparkSession | None, path: str, text: str) -> None:
         return
     if spark is None:
         raise ValueError(f"writing {path} needs the Spark session (its file systems)")
-    jvm = spark.sparkContext._jvm
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    hadoop_path, fs = _hadoop_file(spark, path)
     stream = fs.create(hadoop_path, True)  # overwrite: a rerun redraws its report
     try:
         stream.write(bytearray(text.encode("utf-8")))
@@ -342,8 +347,7 @@ def purge_history(spark: SparkSession, lake: Path | str, table: Table | str) -> 
     """
     location = _location(lake, table)
     jvm = spark.sparkContext._jvm
-    log_dir = jvm.org.apache.hadoop.fs.Path(location.rstrip("/") + "/_delta_log")
-    fs = log_dir.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    log_dir, fs = _hadoop_file(spark, location.rstrip("/") + "/_delta_log")
     sidecars = jvm.org.apache.hadoop.fs.Path(log_dir, "_sidecars")
     if fs.exists(sidecars) and len(fs.listStatus(sidecars)) > 0:
         raise RuntimeError(f"{location}: v2 checkpoint sidecars present; history not purged")

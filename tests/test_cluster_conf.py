@@ -4,7 +4,11 @@ the packed executor environment, or a clear refusal."""
 from __future__ import annotations
 
 import os
+import secrets
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -60,11 +64,6 @@ def test_without_a_packed_environment_executors_keep_the_drivers_python(monkeypa
 
 
 def test_ona_run_refuses_a_missing_packed_environment_in_one_line_before_spark_starts(tmp_path):
-    import secrets
-    import subprocess
-    import sys
-    from pathlib import Path
-
     (tmp_path / "landing" / "people").mkdir(parents=True)
     (tmp_path / "landing" / "people" / "roster.csv").write_text("email,department\na@example.org,HR\n")
     env = {**os.environ, "ONA_PSEUDONYM_KEY": secrets.token_hex(32), "ONA_SPARK_MASTER": "spark://127.0.0.1:9",
