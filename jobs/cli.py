@@ -238,6 +238,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+def _lake_option(parser: argparse.ArgumentParser,
+                 help: str = "lake root: a folder or a URL such as s3a://bucket/lake (Delta tables)") -> None:
+    """The required --lake of a command, taken as jobs.lake_location.location takes a root."""
+    parser.add_argument("--lake", type=location, required=True, help=help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ona", description="Collaboration-network pipeline",
@@ -258,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "any ingest; a malformed --weeks or ONA_* setting), 3 a week was blocked by its "
                     "gates.")
     run.add_argument("--landing", help="folder with email/, calendar/, chat/slack/, people/ (new files only)")
-    run.add_argument("--lake", type=location, required=True, help="lake root: a folder or a URL such as s3a://bucket/lake (Delta tables)")
+    _lake_option(run)
     run.add_argument("--weeks", type=_argument(parse_weeks), help="2026-W10 or 2026-W10..2026-W12 (default: the weeks that new "
                      "records touched since the last build)")
     run.add_argument("--json", action="store_true", help="print the run summary as JSON instead of tables")
@@ -268,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
         "pull", help="pull the configured APIs incrementally into bronze",
         description="Exit codes: 0 done, 2 not configured, 4 authentication refused, "
                     "5 API unreachable (retries used up), 6 other API error.")
-    pull.add_argument("--lake", type=location, required=True, help="lake root (cursors are kept there)")
+    _lake_option(pull, "lake root, a folder or a URL (cursors are kept there)")
     pull.add_argument("--sources", help="comma-separated: msgraph,google,slack (default: every configured one)")
     pull.add_argument("--weeks", type=_argument(parse_weeks), help="bound what is fetched: 2026-W10 or 2026-W10..2026-W12 "
                       "(default: 8 weeks of history on the first pull, then changes since the cursors)")
@@ -287,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "show without a restart. Stops on SIGINT or SIGTERM. No authentication: keep the "
                     "default host unless a proxy or firewall guards the port. Exit codes: 0 stopped, "
                     "2 refused (port in use, no BI table in the lake).")
-    serve.add_argument("--lake", type=location, required=True, help="lake root: a folder or a URL such as s3a://bucket/lake (Delta tables)")
+    _lake_option(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_argument(_port), default=10000, help="port (default 10000)")
     serve.set_defaults(func=_serve)
@@ -297,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
         decision = verbs.add_parser(verb, help=help_text, description=(
             "Exit codes: 0 done, 2 no waiting candidate of that week from that run. The run ids "
             "waiting are in the run's report and in quality/approvals."))
-        decision.add_argument("--lake", type=location, required=True)
+        _lake_option(decision)
         decision.add_argument("--week", required=True, type=_argument(parse_week), help="2026-W10")
         decision.add_argument("--run", required=True, help="the run id that staged the week")
         decision.set_defaults(func=_decide)
@@ -307,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Writes <lake>/reports/<week>/index.html (or <out>/<week>/index.html) from the BI zone "
                     "only (gold/, quality/) and prints its path (docs/report.md). Exit codes: 0 written, "
                     "2 refused (a malformed --week, no lake, or the week is not published).")
-    report.add_argument("--lake", type=location, required=True, help="lake root: a folder or a URL such as s3a://bucket/lake (Delta tables)")
+    _lake_option(report)
     report.add_argument("--week", required=True, type=_argument(parse_week), help="2026-W10")
     report.add_argument("--out", help="folder to write <week>/index.html into (default: <lake>/reports)")
     report.set_defaults(func=_report)
@@ -332,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "internal domain, no lake): nothing erased, 3 erased, but the rebuild of a week they "
                     "were in was held back by its gates: its gold keeps the scrubbed previous version "
                     "(see the report).")
-    erase.add_argument("--lake", type=location, required=True, help="lake root: a folder or a URL such as s3a://bucket/lake (Delta tables)")
+    _lake_option(erase)
     erase.add_argument("--reason", default="request", help='recorded in quality/erasures (default "request")')
     erase.add_argument("--key-file", help="key file (default: $ONA_PSEUDONYM_KEY or $ONA_PSEUDONYM_KEY_FILE)")
     erase.add_argument("addresses", nargs="+", metavar="ADDRESS", help="e-mail address of a person to erase")
@@ -342,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
         "retain", help="delete rows older than the retention windows, then VACUUM",
         description="Windows from ONA_RETENTION_*_WEEKS and ONA_VACUUM_RETAIN_HOURS (docs/privacy.md); "
                     "prints one JSON object per table. Exit codes: 0 applied, 2 no lake.")
-    retain.add_argument("--lake", type=location, required=True, help="lake root: a folder or a URL such as s3a://bucket/lake (Delta tables)")
+    _lake_option(retain)
     retain.set_defaults(func=_retain)
     return parser
 
