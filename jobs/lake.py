@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -184,23 +184,62 @@ def conform(df: DataFrame, table: Table) -> DataFrame:
     return df.select([column(f) for f in table.stored_schema.fields])
 
 
+_PARTITION_VALUE = re.compile(r"^[\w-]+$")
+
+
+def _partition_condition(table: Table, partition: Mapping[str, str]) -> str:
+    """``t.col = 'value'`` for each partition column: a MERGE that names its partition reads
+    only that partition, so Delta finds no conflict with a concurrent commit to another one."""
+    if set(partition) != set(table.partition_by):
+        raise ValueError(f"{table.path} is partitioned by {table.partition_by}, not {tuple(partition)}")
+    for value in partition.values():
+        if not _PARTITION_VALUE.match(value):
+            raise ValueError(f"not a partition value: {value!r}")
+    return " AND ".join(f"t.`{column}` = '{value}'" for column, value in partition.items())
+
+
+_partitioning_checked: set[str] = set()
+
+
+def _partition_as_contract(spark: SparkSession, table: Table, path: str) -> None:
+    """Rewrite a table written before its contract partitioned it (a small state table), once
+    per process: the rows stay, the files are laid out by the contract's columns."""
+    if path in _partitioning_checked:
+        return
+    current = tuple(DeltaTable.forPath(spark, path).detail().first()["partitionColumns"])
+    if current != table.partition_by:
+        log.info("partitioning %s by %s (it was written before the contract partitioned it)",
+                 table.path, ", ".join(table.partition_by))
+        (spark.read.format("delta").load(path).write.format("delta").mode("overwrite")
+         .option("overwriteSchema", "true").partitionBy(*table.partition_by).save(path))
+    _partitioning_checked.add(path)
+
+
 @_committed
 def merge_rows(spark: SparkSession, lake: Path | str, table: Table, df: DataFrame,
                replace_file_refs: set[str] | frozenset[str] = frozenset(),
-               clauses: Callable[[DeltaMergeBuilder], DeltaMergeBuilder] | None = None) -> None:
+               clauses: Callable[[DeltaMergeBuilder], DeltaMergeBuilder] | None = None,
+               partition: Mapping[str, str] | None = None) -> None:
     """Upsert on the table's keys: reloading the same records changes nothing. ``clauses``
     replaces the default when-clauses (update all, insert all) for tables with their own rules.
 
     ``replace_file_refs`` re-ingests changed landing files: rows whose ``file_ref`` is one of
     them and whose key is not in ``df`` are deleted in the same MERGE (one commit), so a file
     whose content changed ends with exactly its new records, not its old ones plus the new.
-    Rows of files not named are never deleted."""
+    Rows of files not named are never deleted.
+
+    ``partition`` ({column: value} for every partition column; every row of ``df`` has those
+    values) confines the MERGE to one partition, so that jobs writing other partitions at the
+    same time never conflict with it."""
     df = conform(df, table)
     path = table_path(lake, table)
     if not exists(spark, lake, table):
         _create(df, table, path, spark, lake)
         return
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in table.keys)
+    if partition is not None:
+        _partition_as_contract(spark, table, path)
+        condition += " AND " + _partition_condition(table, partition)
     merge = DeltaTable.forPath(spark, path).alias("t").merge(df.alias("s"), condition)
     merge = clauses(merge) if clauses else merge.whenMatchedUpdateAll().whenNotMatchedInsertAll()
     if replace_file_refs:

@@ -202,6 +202,6 @@ def record(spark: SparkSession, lake_root: Path | str, source: str, units: list[
     lake.merge_rows(spark, lake_root, LANDING_MANIFEST, df, clauses=lambda merge: (
         merge.whenMatchedUpdate(condition=same, set={"size": "s.size", "mtime": "s.mtime"})
         .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()))
+        .whenNotMatchedInsertAll()), partition={"source": source})
     for unit in units:
         unit._known = (unit.size, unit.mtime_us, unit._hash)

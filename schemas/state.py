@@ -46,6 +46,9 @@ LANDING_MANIFEST = Table(
         ]
     ),
     ("source", "unit_ref"),
+    # One partition per source: each ingest's MERGE reads and writes its source's partition
+    # only, so the four ingest DAGs record their files at once without a commit conflict.
+    ("source",),
     description="Landed files already ingested, so that a run parses only new or changed ones (docs/lake.md)",
 )
 

@@ -145,3 +145,82 @@ def test_an_append_brings_new_contract_columns_to_an_older_table(spark, tmp_path
     rows = {r["run_id"]: r for r in lake.read(spark, tmp_path, INGEST_RUNS_TABLE).collect()}
     assert rows["new"]["origin"] == "files" and rows["old"]["origin"] is None
     assert set(newer) <= set(rows["old"].asDict())
+
+
+def _manifest_rows(spark, source: str, units: list[int], run: str):
+    from schemas.state import LANDING_MANIFEST
+
+    now = datetime.now(timezone.utc)
+    rows = [(source, f"{source}-{u}", 10, now, f"content-{u}", run, now) for u in units]
+    return spark.createDataFrame(rows, LANDING_MANIFEST.schema)
+
+
+def _record_files(spark, lake_root, source: str, units: list[int], run: str, partitioned: bool = True):
+    """What an ingest's manifest record does (jobs/landing.py): a MERGE of its source's files."""
+    from schemas.state import LANDING_MANIFEST
+
+    lake.merge_rows(spark, lake_root, LANDING_MANIFEST, _manifest_rows(spark, source, units, run),
+                    partition={"source": source} if partitioned else None)
+
+
+def _files_per_source(spark, lake_root) -> dict[str, int]:
+    from schemas.state import LANDING_MANIFEST
+
+    return {r["source"]: r["count"] for r in lake.read(spark, lake_root, LANDING_MANIFEST).groupBy("source").count().collect()}
+
+
+def test_four_sources_record_their_files_at_once_without_a_conflict(spark, tmp_path, monkeypatch):
+    """The manifest has one partition per source and each ingest's MERGE names its own, so the
+    four ingest DAGs record their files at once with a single attempt each."""
+    from schemas.bronze import SOURCES
+
+    for source in SOURCES:
+        _record_files(spark, tmp_path, source, [0], "first")
+    monkeypatch.setattr(lake, "COMMIT_ATTEMPTS", 1)
+    for r in range(3):
+        outcomes = _at_once(len(SOURCES), lambda i, r=r: _record_files(spark, tmp_path, SOURCES[i], [r + 1, r + 2], f"run-{r}"))
+        assert [o for o in outcomes if o is not None] == []
+    # Units 0, then 1-2, 2-3 and 3-4: five files per source, each once.
+    assert _files_per_source(spark, tmp_path) == {source: 5 for source in SOURCES}
+
+
+def test_merges_of_the_whole_manifest_at_once_conflict(spark, tmp_path, monkeypatch):
+    """The test above is not luck: the same MERGEs without naming their partition, on a manifest
+    laid out before it was partitioned, conflict with one another."""
+    from schemas.bronze import SOURCES
+    from schemas.state import LANDING_MANIFEST
+
+    _manifest_rows(spark, "email", [0], "first").write.format("delta").save(lake.table_path(tmp_path, LANDING_MANIFEST))
+    monkeypatch.setattr(lake, "COMMIT_ATTEMPTS", 1)
+    failures = []
+    for r in range(3):
+        outcomes = _at_once(len(SOURCES), lambda i, r=r: _record_files(
+            spark, tmp_path, SOURCES[i], [r + 1], f"run-{r}", partitioned=False))
+        failures = [o for o in outcomes if o is not None]
+        if failures:
+            break
+    assert failures, "no two MERGEs conflicted: the test above proves nothing"
+    assert all(isinstance(o, lake.DELTA_CONFLICTS) for o in failures), failures
+
+
+def test_a_manifest_written_before_it_was_partitioned_is_laid_out_by_source_on_its_next_record(spark, tmp_path):
+    """docs/lake.md, "Migrations": the rows stay, the table is rewritten once, partitioned."""
+    from delta.tables import DeltaTable
+
+    from schemas.state import LANDING_MANIFEST
+
+    path = lake.table_path(tmp_path, LANDING_MANIFEST)
+    _manifest_rows(spark, "email", [0, 1], "old").unionByName(_manifest_rows(spark, "chat", [0], "old")) \
+        .write.format("delta").save(path)
+    _record_files(spark, tmp_path, "email", [1, 2], "new")
+    assert list(DeltaTable.forPath(spark, path).detail().first()["partitionColumns"]) == ["source"]
+    rows = {r["unit_ref"]: r["run_id"] for r in lake.read(spark, tmp_path, LANDING_MANIFEST).collect()}
+    assert rows == {"email-0": "old", "email-1": "new", "email-2": "new", "chat-0": "old"}
+
+
+@pytest.mark.parametrize("partition", [{"source": "email' OR '1'='1"}, {"unit_ref": "email"}, {}])
+def test_a_merge_names_only_a_whole_partition_with_a_plain_value(partition):
+    from schemas.state import LANDING_MANIFEST
+
+    with pytest.raises(ValueError):
+        lake._partition_condition(LANDING_MANIFEST, partition)
