@@ -15,7 +15,7 @@ from typing import NamedTuple
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from jobs.transforms.gold import neighbours, weeks_frame
+from jobs.transforms.gold import weeks_frame
 
 WEEK = timedelta(days=7)
 
@@ -60,25 +60,43 @@ def person_change(person_weeks_df: DataFrame, edges_weeks_df: DataFrame, weeks: 
     ranks_before_df = ranked_df.where(F.col("week_start").isin(before)).transform(_next_week).select(
         *keys, F.col("pagerank_rank").alias("pagerank_before"), F.col("betweenness_rank").alias("betweenness_before"))
 
-    def contacts(week_list: list[date], name: str) -> DataFrame:
-        return neighbours(_ties(edges_weeks_df, week_list)).groupBy(*keys).agg(F.collect_set("other").alias(name))
+    # Every undirected neighbour of W and of W - 7 (moved to W), then one row per week, person
+    # and neighbour saying in which of the two weeks it is one: two aggregations, where a
+    # neighbour set per week and person compared as arrays took four joins and more jobs
+    # (docs/performance.md, "Where a small build's jobs go").
+    def ends(week_list: list[date], now: bool) -> DataFrame:
+        ties_df = _ties(edges_weeks_df, week_list)
+        if not now:
+            ties_df = _next_week(ties_df)
+        return ties_df.select("week_start", "src", "dst", F.lit(now).alias("now")).select(
+            "week_start", "now", F.explode(F.array(
+                F.struct(F.col("src").alias("person"), F.col("dst").alias("other")),
+                F.struct(F.col("dst").alias("person"), F.col("src").alias("other")))).alias("end"),
+        ).select("week_start", "end.person", "end.other", "now")
+
+    in_now, in_before = F.col("in_now"), F.col("in_before")
+    neighbour_counts_df = (
+        ends(built, True).unionByName(ends(before, False))
+        .groupBy("week_start", "person", "other")
+        .agg(F.max("now").alias("in_now"), F.max(~F.col("now")).alias("in_before"))
+        .groupBy(*keys)
+        .agg(F.count(F.when(in_now & ~in_before, True)).alias("formed"),
+             F.count(F.when(in_before & ~in_now, True)).alias("lost"))
+    )
 
     known_df = _ties(edges_weeks_df, before).select("week_start").distinct().transform(_next_week)
     has_previous = F.col("has_previous").isNotNull()
-    none = F.array().cast("array<string>")
-    now, was = F.coalesce("contacts", none), F.coalesce("contacts_before", none)
-    counted = lambda values, name: F.when(has_previous, F.size(values)).cast("long").alias(name)  # noqa: E731
+    counted = lambda name: F.when(has_previous, F.coalesce(name, F.lit(0))).cast("long")  # noqa: E731
     change = lambda m: (F.col(f"{m}_before") - F.col(f"{m}_rank")).alias(f"{m}_rank_change")  # noqa: E731
     return (
         ranked_df.where(F.col("week_start").isin(built))
-        .join(contacts(built, "contacts"), on=keys, how="left")
-        .join(contacts(before, "contacts_before").transform(_next_week), on=keys, how="left")
+        .join(neighbour_counts_df, on=keys, how="left")
         .join(ranks_before_df, on=keys, how="left")
         .join(F.broadcast(known_df.withColumn("has_previous", F.lit(True))), on="week_start", how="left")
         .select(
             *keys,
-            counted(F.array_except(now, was), "ties_formed"),
-            counted(F.array_except(was, now), "ties_lost"),
+            counted("formed").alias("ties_formed"),
+            counted("lost").alias("ties_lost"),
             "pagerank_rank", "betweenness_rank", change("pagerank"), change("betweenness"),
         )
     )
