@@ -9,6 +9,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs import lake
+from jobs.spark import computed
 from jobs.stages.context import RunContext
 from jobs.transforms.build import HISTORY_COLUMNS, GoldInputs, build_gold, history_weeks
 from schemas import RUN_ID
@@ -32,14 +33,19 @@ def gold_frames(ctx: RunContext, weeks: list[date], people_df: DataFrame) -> dic
                            for c in columns])
 
     previous_weeks = [w - timedelta(weeks=1) for w in weeks]
+    # The history is read once per build: the stable communities, the week-over-week change
+    # and the cohorts each read it, and as lazy frames each re-read and re-joined the Delta
+    # tables and the pointer (docs/performance.md, "Where a small build's jobs go"). It is also
+    # one snapshot of the published weeks for the whole build.
     inputs = GoldInputs(
         interactions=lake.read(spark, ctx.lake, SILVER_INTERACTIONS).where(this_run).drop(RUN_ID),
         events=lake.read(spark, ctx.lake, SILVER_EVENTS).where(this_run).drop(RUN_ID),
         people=people_df,
         weeks=weeks,
-        person_history=history(PERSON_METRICS_WEEKLY, HISTORY_COLUMNS).join(
+        person_history=computed(history(PERSON_METRICS_WEEKLY, HISTORY_COLUMNS).join(
             history(PERSON_BROKERAGE_WEEKLY, ("week_start", "person", "cross_group_ties")),
-            on=["week_start", "person"], how="left"),
-        edge_history=history(EDGES_WEEKLY, ("week_start", "src", "dst")).where(F.col("week_start").isin(previous_weeks)),
+            on=["week_start", "person"], how="left")),
+        edge_history=computed(
+            history(EDGES_WEEKLY, ("week_start", "src", "dst")).where(F.col("week_start").isin(previous_weeks))),
     )
     return build_gold(inputs, ctx.settings)
