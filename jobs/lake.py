@@ -184,18 +184,13 @@ def conform(df: DataFrame, table: Table) -> DataFrame:
     return df.select([column(f) for f in table.stored_schema.fields])
 
 
-_PARTITION_VALUE = re.compile(r"^[\w-]+$")
-
-
 def _partition_condition(table: Table, partition: Mapping[str, str]) -> str:
     """``t.col = 'value'`` for each partition column: a MERGE that names its partition reads
     only that partition, so Delta finds no conflict with a concurrent commit to another one."""
     if set(partition) != set(table.partition_by):
         raise ValueError(f"{table.path} is partitioned by {table.partition_by}, not {tuple(partition)}")
-    for value in partition.values():
-        if not _PARTITION_VALUE.match(value):
-            raise ValueError(f"not a partition value: {value!r}")
-    return " AND ".join(f"t.`{column}` = '{value}'" for column, value in partition.items())
+    return " AND ".join(f"t.`{column}` = {_sql_literal(value, 'a partition value')}"
+                        for column, value in partition.items())
 
 
 _partitioning_checked: set[str] = set()
@@ -261,15 +256,16 @@ def append_once(spark: SparkSession, lake: Path | str, table: Table, df: DataFra
      .option("txnAppId", write_id).option("txnVersion", 0).save(table_path(lake, table)))
 
 
-_RUN_ID_VALUE = re.compile(r"^[\w.:-]+$")
+_PLAIN_VALUE = re.compile(r"^[\w.:-]+$")
 
 
-def _run_literal(run_id: str) -> str:
-    """A run id as an SQL literal: ids are generated ([0-9A-Za-z_-]), but `ona approve --run`
-    passes one from a person, so anything else is refused rather than quoted."""
-    if not _RUN_ID_VALUE.match(run_id):
-        raise ValueError(f"not a run id: {run_id!r}")
-    return f"'{run_id}'"
+def _sql_literal(value: str, what: str = "a run id") -> str:
+    """A run id or partition value as an SQL literal: they are generated or fixed names, but
+    `ona approve --run` passes one from a person, so anything else is refused rather than
+    quoted."""
+    if not _PLAIN_VALUE.match(value):
+        raise ValueError(f"not {what}: {value!r}")
+    return f"'{value}'"
 
 
 def add_run_column(spark: SparkSession, lake: Path | str, table: Table) -> None:
@@ -296,7 +292,7 @@ def replace_run_weeks(spark: SparkSession, lake: Path | str, table: Table, df: D
         week_list = ", ".join(f"DATE'{w.isoformat()}'" for w in sorted(set(weeks)))
         condition = f"week_start IN ({week_list}) AND {RUN_ID} IS NOT NULL"
         if keep_runs:
-            condition += f" AND {RUN_ID} NOT IN ({', '.join(_run_literal(r) for r in sorted(keep_runs))})"
+            condition += f" AND {RUN_ID} NOT IN ({', '.join(_sql_literal(r) for r in sorted(keep_runs))})"
         writer = writer.option("replaceWhere", condition)
     writer.save(path)
 

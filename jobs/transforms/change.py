@@ -15,7 +15,7 @@ from typing import NamedTuple
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from jobs.transforms.gold import weeks_frame
+from jobs.transforms.gold import tie_ends, weeks_frame
 
 WEEK = timedelta(days=7)
 
@@ -66,13 +66,7 @@ def person_change(person_weeks_df: DataFrame, edges_weeks_df: DataFrame, weeks: 
     # (docs/performance.md, "Where a small build's jobs go").
     def ends(week_list: list[date], now: bool) -> DataFrame:
         ties_df = _ties(edges_weeks_df, week_list)
-        if not now:
-            ties_df = _next_week(ties_df)
-        return ties_df.select("week_start", "src", "dst", F.lit(now).alias("now")).select(
-            "week_start", "now", F.explode(F.array(
-                F.struct(F.col("src").alias("person"), F.col("dst").alias("other")),
-                F.struct(F.col("dst").alias("person"), F.col("src").alias("other")))).alias("end"),
-        ).select("week_start", "end.person", "end.other", "now")
+        return tie_ends(ties_df if now else _next_week(ties_df), F.lit(now).alias("now"))
 
     in_now, in_before = F.col("in_now"), F.col("in_before")
     neighbour_counts_df = (

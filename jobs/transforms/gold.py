@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.config import PrivacyRules, RoleRules
@@ -47,11 +47,17 @@ def edges_weekly(interactions_df: DataFrame) -> DataFrame:
     )
 
 
+def tie_ends(edges_df: DataFrame, *carried: str | Column) -> DataFrame:
+    """week_start, person, other, *carried: each directed tie seen from both of its ends, so a
+    reciprocal pair appears twice (self-ties never count). Ties formed or lost start here."""
+    ends = lambda a, b: edges_df.select("week_start", F.col(a).alias("person"), F.col(b).alias("other"), *carried)  # noqa: E731
+    return ends("src", "dst").unionByName(ends("dst", "src")).where(F.col("person") != F.col("other"))
+
+
 def neighbours(edges_df: DataFrame) -> DataFrame:
     """week_start, person, other: each undirected neighbour once per week (self-ties never
-    count). The undirected degree, cross-group ties and ties formed or lost all start here."""
-    ends = lambda a, b: edges_df.select("week_start", F.col(a).alias("person"), F.col(b).alias("other"))  # noqa: E731
-    return ends("src", "dst").unionByName(ends("dst", "src")).where(F.col("person") != F.col("other")).distinct()
+    count). The undirected degree and cross-group ties start here."""
+    return tie_ends(edges_df).distinct()
 
 
 def degrees(edges_df: DataFrame) -> DataFrame:

@@ -156,7 +156,7 @@ def _manifest_rows(spark, source: str, units: list[int], run: str):
 
 
 def _record_files(spark, lake_root, source: str, units: list[int], run: str, partitioned: bool = True):
-    """What an ingest's manifest record does (jobs/landing.py): a MERGE of its source's files."""
+    """A MERGE of one source's manifest rows, naming its partition or not."""
     from schemas.state import LANDING_MANIFEST
 
     lake.merge_rows(spark, lake_root, LANDING_MANIFEST, _manifest_rows(spark, source, units, run),
@@ -169,16 +169,35 @@ def _files_per_source(spark, lake_root) -> dict[str, int]:
     return {r["source"]: r["count"] for r in lake.read(spark, lake_root, LANDING_MANIFEST).groupBy("source").count().collect()}
 
 
+def _landed(tmp_path, source: str, units: list[int]):
+    """Landing units of one small file each, as jobs/landing.py plans them."""
+    from jobs.landing import LandingUnit
+    from jobs.privacy.pseudonym import Pseudonymiser
+
+    pseudo = Pseudonymiser(key=bytes.fromhex(KEY))
+    landed = []
+    for u in units:
+        path = tmp_path / "landing" / source / f"file-{u}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{source} {u}")
+        landed.append(LandingUnit(source=source, rel=path.name, unit_ref=f"{source}-{u}", files=(("", path),),
+                                  size=path.stat().st_size, mtime_us=path.stat().st_mtime_ns // 1000,
+                                  file_refs=frozenset(), _pseudo=pseudo))
+    return landed
+
+
 def test_four_sources_record_their_files_at_once_without_a_conflict(spark, tmp_path, monkeypatch):
-    """The manifest has one partition per source and each ingest's MERGE names its own, so the
-    four ingest DAGs record their files at once with a single attempt each."""
+    """The manifest has one partition per source and each ingest's record (jobs/landing.py)
+    names its own, so the four ingest DAGs record their files at once with a single attempt each."""
+    from jobs import landing
     from schemas.bronze import SOURCES
 
     for source in SOURCES:
-        _record_files(spark, tmp_path, source, [0], "first")
+        landing.record(spark, tmp_path, source, _landed(tmp_path, source, [0]), "first")
     monkeypatch.setattr(lake, "COMMIT_ATTEMPTS", 1)
     for r in range(3):
-        outcomes = _at_once(len(SOURCES), lambda i, r=r: _record_files(spark, tmp_path, SOURCES[i], [r + 1, r + 2], f"run-{r}"))
+        outcomes = _at_once(len(SOURCES), lambda i, r=r: landing.record(
+            spark, tmp_path, SOURCES[i], _landed(tmp_path, SOURCES[i], [r + 1, r + 2]), f"run-{r}"))
         assert [o for o in outcomes if o is not None] == []
     # Units 0, then 1-2, 2-3 and 3-4: five files per source, each once.
     assert _files_per_source(spark, tmp_path) == {source: 5 for source in SOURCES}
