@@ -184,13 +184,18 @@ def conform(df: DataFrame, table: Table) -> DataFrame:
     return df.select([column(f) for f in table.stored_schema.fields])
 
 
-def _partition_condition(table: Table, partition: Mapping[str, str]) -> str:
-    """``t.col = 'value'`` for each partition column: a MERGE that names its partition reads
-    only that partition, so Delta finds no conflict with a concurrent commit to another one."""
+def _partition_condition(table: Table, partition: Mapping[str, str | tuple[str, ...]]) -> str:
+    """``t.col IN ('value', ...)`` for each partition column: a MERGE that names its partitions
+    reads only those, so Delta finds no conflict with a concurrent commit to another one."""
     if set(partition) != set(table.partition_by):
         raise ValueError(f"{table.path} is partitioned by {table.partition_by}, not {tuple(partition)}")
-    return " AND ".join(f"t.`{column}` = {_sql_literal(value, 'a partition value')}"
-                        for column, value in partition.items())
+    conditions = []
+    for column, values in partition.items():
+        values = (values,) if isinstance(values, str) else tuple(values)
+        if not values:
+            raise ValueError(f"no {column} partition of {table.path} named")
+        conditions.append(f"t.`{column}` IN ({', '.join(_sql_literal(v, 'a partition value') for v in values)})")
+    return " AND ".join(conditions)
 
 
 _partitioning_checked: set[str] = set()
@@ -214,7 +219,7 @@ def _partition_as_contract(spark: SparkSession, table: Table, path: str) -> None
 def merge_rows(spark: SparkSession, lake: Path | str, table: Table, df: DataFrame,
                replace_file_refs: set[str] | frozenset[str] = frozenset(),
                clauses: Callable[[DeltaMergeBuilder], DeltaMergeBuilder] | None = None,
-               partition: Mapping[str, str] | None = None) -> None:
+               partition: Mapping[str, str | tuple[str, ...]] | None = None) -> None:
     """Upsert on the table's keys: reloading the same records changes nothing. ``clauses``
     replaces the default when-clauses (update all, insert all) for tables with their own rules.
 
@@ -223,9 +228,9 @@ def merge_rows(spark: SparkSession, lake: Path | str, table: Table, df: DataFram
     whose content changed ends with exactly its new records, not its old ones plus the new.
     Rows of files not named are never deleted.
 
-    ``partition`` ({column: value} for every partition column; every row of ``df`` has those
-    values) confines the MERGE to one partition, so that jobs writing other partitions at the
-    same time never conflict with it."""
+    ``partition`` ({column: value or tuple of values} for every partition column; every row of
+    ``df`` has one of those values) confines the MERGE to those partitions, so that jobs writing
+    other partitions at the same time never conflict with it."""
     df = conform(df, table)
     path = table_path(lake, table)
     if not exists(spark, lake, table):

@@ -14,12 +14,14 @@ A run:
    reads, never naming them);
 2. ``plan(spark, lake, source, units)`` splits them into new, changed and unchanged: equal size
    and mtime -> unchanged without reading the file; otherwise the content hash decides (a file
-   touched or copied again with the same bytes is unchanged);
+   touched or copied again with the same bytes is unchanged). ``known_units`` reads the
+   manifest of several sources at once, for a run that ingests them one after the other;
 3. the parser reads only ``plan.to_parse`` (``only=``); a changed unit's old bronze rows are
    replaced (``jobs.lake.merge_rows(..., replace_file_refs=plan.replaced_file_refs)``);
-4. ``record(spark, lake, source, units, run_id)`` once bronze is written. Recording after the
-   load means a run that fails half-way parses the same units again next time (bronze merges
-   on ``record_id``, so that is harmless).
+4. ``record(spark, lake, units, run_id)`` once bronze is written: one MERGE for the units of
+   every source the run ingested. Recording after the load means a run that fails half-way
+   parses the same units again next time (bronze merges on ``record_id``, so that is
+   harmless).
 
 Nothing here logs or stores a path: units print as their ``unit_ref``.
 """
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -149,22 +152,30 @@ def _count_unrecognised(source: str, folder: Path, read: set[Path]) -> int:
     return count
 
 
-def _manifest(spark: SparkSession, lake_root: Path | str, source: str) -> dict[str, tuple[int, int, str]]:
-    """unit_ref -> (size, mtime in microseconds, content_hash) of the source's manifest rows."""
+def known_units(spark: SparkSession, lake_root: Path | str,
+                sources: Collection[str]) -> dict[str, dict[str, tuple[int, int, str]]]:
+    """{source: {unit_ref: (size, mtime in microseconds, content_hash)}} of the sources'
+    manifest rows, in one read (every source named has an entry)."""
+    known: dict[str, dict[str, tuple[int, int, str]]] = {source: {} for source in sources}
     rows = (
         lake.read(spark, lake_root, LANDING_MANIFEST)
-        .where(F.col("source") == F.lit(source))
-        .select("unit_ref", "size", F.unix_micros("mtime").alias("mtime_us"), "content_hash")
+        .where(F.col("source").isin(sorted(known)))
+        .select("source", "unit_ref", "size", F.unix_micros("mtime").alias("mtime_us"), "content_hash")
         .collect()
     )
-    return {r["unit_ref"]: (int(r["size"]), int(r["mtime_us"]), r["content_hash"]) for r in rows}
+    for r in rows:
+        known[r["source"]][r["unit_ref"]] = (int(r["size"]), int(r["mtime_us"]), r["content_hash"])
+    return known
 
 
-def plan(spark: SparkSession, lake_root: Path | str, source: str, units: list[LandingUnit]) -> IngestPlan:
+def plan(spark: SparkSession, lake_root: Path | str, source: str, units: list[LandingUnit],
+         known: Mapping[str, tuple[int, int, str]] | None = None) -> IngestPlan:
     """Which units to ingest: those the manifest does not know (new), and those whose size or
     mtime moved and whose content hash differs (changed). Equal size and mtime: unchanged,
-    without reading the file."""
-    known = _manifest(spark, lake_root, source)
+    without reading the file. ``known`` is the source's entry of ``known_units`` when the
+    caller has read it; otherwise the manifest is read here."""
+    if known is None:
+        known = known_units(spark, lake_root, [source])[source]
     out = IngestPlan()
     for unit in units:
         seen = known.get(unit.unit_ref)
@@ -183,25 +194,28 @@ def plan(spark: SparkSession, lake_root: Path | str, source: str, units: list[La
     return out
 
 
-def record(spark: SparkSession, lake_root: Path | str, source: str, units: list[LandingUnit], run_id: str) -> None:
-    """MERGE the units into the manifest. New or changed content gets this run's ``run_id``
-    and ``ingested_at``; a unit with the same content keeps those of the run that ingested it
-    and only its size and mtime are refreshed (so the next plan does not hash it again). Pass
-    every unit of the plan, unchanged ones included: those already recorded as they are (as
-    ``plan`` saw them) are skipped."""
+def record(spark: SparkSession, lake_root: Path | str, units: list[LandingUnit], run_id: str) -> None:
+    """MERGE the units, of one source or several, into the manifest in one commit. New or
+    changed content gets this run's ``run_id`` and ``ingested_at``; a unit with the same
+    content keeps those of the run that ingested it and only its size and mtime are refreshed
+    (so the next plan does not hash it again). Pass every unit of the plans, unchanged ones
+    included: those already recorded as they are (as ``plan`` saw them) are skipped. The MERGE
+    names the sources' partitions, so ingests of other sources may record at the same time."""
     now = datetime.now(timezone.utc)
     rows = {}
     for unit in units:
         if unit._known == (unit.size, unit.mtime_us, unit._hash):
             continue
-        rows[unit.unit_ref] = (source, unit.unit_ref, unit.size, unit.mtime, unit.content_hash(), run_id, now)
+        rows[(unit.source, unit.unit_ref)] = (unit.source, unit.unit_ref, unit.size, unit.mtime, unit.content_hash(),
+                                              run_id, now)
     if not rows:
         return
     df = spark.createDataFrame(list(rows.values()), LANDING_MANIFEST.schema)
     same = "t.content_hash = s.content_hash"
+    sources = tuple(sorted({source for source, _ in rows}))
     lake.merge_rows(spark, lake_root, LANDING_MANIFEST, df, clauses=lambda merge: (
         merge.whenMatchedUpdate(condition=same, set={"size": "s.size", "mtime": "s.mtime"})
         .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()), partition={"source": source})
+        .whenNotMatchedInsertAll()), partition={"source": sources})
     for unit in units:
         unit._known = (unit.size, unit.mtime_us, unit._hash)

@@ -19,7 +19,7 @@ from jobs.spark import expressions_for
 from jobs.stages.context import EmptyLakeError, RunContext, open_context
 from jobs.stages.gate import GateOutcome, gate_and_publish
 from jobs.stages.ingest import (
-    SourceSummary, erase_opted_out, ingest_source, latest_ingest_runs, mark_weeks_touched, pending_weeks, source_label,
+    SourceSummary, erase_opted_out, ingest_sources, latest_ingest_runs, mark_weeks_touched, pending_weeks, source_label,
 )
 from jobs.stages.silver import build_silver
 from jobs.stages.summary import RunSummary, privacy_facts
@@ -69,8 +69,7 @@ def ingest(landing: Path, lake_root: Path, source: str, weeks: list[date] | None
     """One source's landed files into bronze (the ingest DAGs' task). Opted-out people are
     dropped here and erased from what the lake held (the weeks they touched rebuild next)."""
     ctx = open_context(landing, lake_root, settings, spark, reads_addresses=True)
-    with stage(f"ingest {source}"):
-        summary = ingest_source(ctx, Path(landing), source, week_window(weeks) if weeks else None)
+    (summary,) = ingest_sources(ctx, Path(landing), [source], week_window(weeks) if weeks else None)
     mark_weeks_touched(ctx, erase_opted_out(ctx))
     return summary
 
@@ -93,10 +92,7 @@ def run(landing: Path | None, lake_root: Path, weeks: list[date] | None = None,
     if landing is None and not lake.exists(ctx.spark, ctx.lake, INGEST_RUNS_TABLE):
         raise EmptyLakeError(ctx.lake)
     window = week_window(weeks) if weeks else None
-    summaries = []
-    for source in SOURCES if landing else ():
-        with stage(f"ingest {source}"):
-            summaries.append(ingest_source(ctx, Path(landing), source, window))
+    summaries = ingest_sources(ctx, Path(landing), list(SOURCES), window) if landing else []
     mark_weeks_touched(ctx, erase_opted_out(ctx))
     to_build = weeks or pending_weeks(ctx.spark, ctx.lake, now)
     shown = summaries or latest_ingest_runs(ctx.spark, ctx.lake)

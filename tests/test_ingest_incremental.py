@@ -63,3 +63,18 @@ def test_changed_calendar_file_keeps_other_weeks_under_weeks_and_rebuilds_weeks_
     dropped = pipeline.ingest(landing, lake, "calendar", spark=spark)
     assert bronze(lake) == ["2026-W14"]
     assert dropped.weeks == ["2026-W10", "2026-W14"]
+
+
+def test_a_run_of_four_sources_records_their_ingests_in_one_commit_each(small_org):
+    """`ona run` ingests the four sources one after the other, then records them together: one
+    quality/ingest_runs append and one manifest MERGE (jobs/stages/ingest.py, ingest_sources)."""
+    from deltalake import DeltaTable
+
+    lake = small_org.root / "lake"
+    runs = DeltaTable(str(lake / "quality/ingest_runs"))
+    assert runs.version() == 0  # the table's one commit holds the four rows
+    assert sorted(runs.to_pandas()["source"]) == ["calendar", "chat", "email", "people"]
+    manifest = DeltaTable(str(lake / "state/landing_manifest"))
+    assert manifest.version() == 0
+    assert sorted(set(manifest.to_pandas()["source"])) == ["calendar", "chat", "email", "people"]
+    assert manifest.metadata().partition_columns == ["source"]

@@ -163,7 +163,7 @@ def test_manifest_first_pass_new_then_nothing_touch_change(spark, tmp_path, pseu
     first = landing.plan(spark, lake_root, "calendar", units)
     assert (len(first.new), first.changed, first.unchanged) == (3, [], [])
     assert first.to_parse == {"Germany.ics", "ms_tzid.ics", "issue_18_cancel_status.ics"}
-    landing.record(spark, lake_root, "calendar", units, "run-1")
+    landing.record(spark, lake_root, units, "run-1")
     rows = _manifest_rows(spark, lake_root, "calendar")
     assert set(rows) == {pseudo.ref("file", n) for n in first.to_parse}
     germany = rows[pseudo.ref("file", "Germany.ics")]
@@ -179,7 +179,7 @@ def test_manifest_first_pass_new_then_nothing_touch_change(spark, tmp_path, pseu
     second = landing.plan(spark, lake_root, "calendar", units)
     assert (second.new, second.changed, len(second.unchanged)) == ([], [], 3) and second.to_parse == set()
     assert hashed == []
-    landing.record(spark, lake_root, "calendar", units, "run-2")  # nothing to write
+    landing.record(spark, lake_root, units, "run-2")  # nothing to write
     assert _manifest_rows(spark, lake_root, "calendar") == rows
 
     # A touched file (same bytes, new mtime) is unchanged; the manifest learns its new mtime
@@ -197,7 +197,7 @@ def test_manifest_first_pass_new_then_nothing_touch_change(spark, tmp_path, pseu
     assert third.replaced_file_refs == {pseudo.ref("file", "issue_18_cancel_status.ics")}
     out = parse_calendar(folder, pseudo, only=third.to_parse)
     assert {r["file_ref"] for r in out.rows} == {pseudo.ref("file", n) for n in third.to_parse}
-    landing.record(spark, lake_root, "calendar", units, "run-3")
+    landing.record(spark, lake_root, units, "run-3")
     rows = _manifest_rows(spark, lake_root, "calendar")
     assert {rows[u.unit_ref]["run_id"] for u in third.unchanged} == {"run-1"}
     assert {rows[u.unit_ref]["run_id"] for u in third.new + third.changed} == {"run-3"}
@@ -223,7 +223,7 @@ def test_maildir_move_is_unchanged_and_export_growth_is_a_change(spark, tmp_path
     for source, folder in (("email", root / "email"), ("chat", root / "chat" / "slack")):
         units, _ = landing.landing_units(source, folder, pseudo)
         assert len(landing.plan(spark, lake_root, source, units).new) == 1
-        landing.record(spark, lake_root, source, units, "run-1")
+        landing.record(spark, lake_root, units, "run-1")
 
     # The mail client reads the message: new/ -> cur/ with flags. Same unit, same content.
     os.rename(box / "new" / "1711.M1.host", box / "cur" / "1711.M1.host:2,S")

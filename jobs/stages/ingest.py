@@ -50,21 +50,41 @@ class SourceSummary:
     files_unrecognised: int | None = None
 
 
-def ingest_source(ctx: RunContext, landing: Path, source: str, window=None) -> SourceSummary:
-    """Parse one source's new and changed landed files (the manifest, jobs/landing.py) and
-    merge them into bronze, a changed file's rows replacing its old ones; rejections go to
-    quarantine.
+def ingest_sources(ctx: RunContext, landing: Path, sources: list[str], window=None) -> list[SourceSummary]:
+    """Each source's new and changed landed files (the manifest, jobs/landing.py) parsed and
+    merged into bronze, a changed file's rows replacing its old ones; rejections go to
+    quarantine. Then the run's ingests are recorded together: one quality/ingest_runs append
+    and one manifest MERGE for all the sources, instead of one each (docs/performance.md, "The
+    ingest's commits"). A run that fails before that records nothing, and the next run parses
+    the same files again (bronze merges on record_id: no row is doubled).
 
     Calendar files are expanded for a window. With explicit weeks every calendar file is
     expanded for those weeks only, so nothing is replaced (its other weeks' rows must stay)
     and only the files the manifest already knows unchanged are recorded: a new or changed
     file is expanded in full by the next run without weeks."""
     from jobs import landing as manifest
+    from jobs.progress import stage
+
+    known = manifest.known_units(ctx.spark, ctx.lake, sources)
+    summaries, to_record = [], []
+    for source in sources:
+        with stage(f"ingest {source}"):
+            summary, units = _ingest_files(ctx, landing, source, window, known[source])
+        summaries.append(summary)
+        to_record += units
+    _record_ingest_runs(ctx, summaries)
+    manifest.record(ctx.spark, ctx.lake, to_record, ctx.run_id)
+    return summaries
+
+
+def _ingest_files(ctx: RunContext, landing: Path, source: str, window, known) -> tuple[SourceSummary, list]:
+    """One source's landed files into bronze: its summary, and the landing units to record."""
+    from jobs import landing as manifest
 
     kind = KINDS[source]
     folder = landing / kind.landing_folder
     units, unrecognised = manifest.landing_units(source, folder, ctx.pseudo)
-    plan = manifest.plan(ctx.spark, ctx.lake, source, units)
+    plan = manifest.plan(ctx.spark, ctx.lake, source, units, known)
     partial = source == "calendar" and window is not None
     only = {u.rel for u in units} if partial else plan.to_parse
     if unrecognised:
@@ -74,17 +94,23 @@ def ingest_source(ctx: RunContext, landing: Path, source: str, window=None) -> S
                             files_unrecognised=unrecognised)
     outcome = kind.parse(folder, ctx.pseudo, window=window, only=only) if only else ParseOutcome()
     replaced = frozenset() if partial else plan.replaced_file_refs
-    summary = load_outcome(ctx, source, outcome, summary, replace_file_refs=replaced)
-    manifest.record(ctx.spark, ctx.lake, source, plan.unchanged if partial else units, ctx.run_id)
+    summary = load_rows(ctx, source, outcome, summary, replace_file_refs=replaced)
+    return summary, plan.unchanged if partial else units
+
+
+def load_outcome(ctx: RunContext, source: str, outcome: ParseOutcome, summary: SourceSummary) -> SourceSummary:
+    """An API pull's rows into bronze (``load_rows``), and its quality/ingest_runs row."""
+    summary = load_rows(ctx, source, outcome, summary)
+    _record_ingest_runs(ctx, [summary])
     return summary
 
 
-def load_outcome(ctx: RunContext, source: str, outcome: ParseOutcome, summary: SourceSummary,
-                 replace_file_refs: frozenset[str] | set[str] = frozenset()) -> SourceSummary:
+def load_rows(ctx: RunContext, source: str, outcome: ParseOutcome, summary: SourceSummary,
+              replace_file_refs: frozenset[str] | set[str] = frozenset()) -> SourceSummary:
     """Merge parsed or pulled rows into bronze/<source> (deduplicated on record_id), their
-    rejections into quarantine/<source>, apply an API's cancellations, and record the ingest
-    in quality/ingest_runs. Files and API pulls load through here alike, with Spark's
-    expressions interpreted when the rows loaded and bronze's are few (jobs/spark.py)."""
+    rejections into quarantine/<source>, and apply an API's cancellations. Files and API
+    pulls load through here alike, with Spark's expressions interpreted when the rows loaded
+    and bronze's are few (jobs/spark.py). The caller records the ingest."""
     size = len(outcome.rows) + lake.row_count(ctx.spark, ctx.lake, BRONZE[source])
     with expressions_for(ctx.spark, size):
         return _load(ctx, source, outcome, summary, replace_file_refs)
@@ -150,7 +176,6 @@ def _load(ctx: RunContext, source: str, outcome: ParseOutcome, summary: SourceSu
         summary.cancelled = (summary.cancelled or 0) + len(changed)
         weeks |= {label(week_start(moment)) for moment in changed.values()}
     summary.weeks = sorted(weeks)
-    _record_ingest_run(ctx, summary)
     log.info("ingest %s from %s: read=%d accepted=%d quarantined=%d duplicates=%d", source, summary.origin,
              summary.read, summary.accepted, summary.quarantined, summary.duplicates)
     return summary
@@ -198,13 +223,21 @@ def apply_meeting_changes(ctx: RunContext, cancelled: list[str], declined: list[
     return {record_id: row["starts_at"] for record_id, row in by_id.items()}
 
 
-def _record_ingest_run(ctx: RunContext, summary: SourceSummary) -> None:
-    values = {**asdict(summary), "run_id": ctx.run_id, "key_version": ctx.pseudo.key_version,
-              "finished_at": datetime.now(timezone.utc)}
-    row = tuple(values.get(name) for name in INGEST_RUNS_TABLE.schema.fieldNames())
-    # One row per run, source and origin (the table's key), written once: appended.
-    lake.append_once(ctx.spark, ctx.lake, INGEST_RUNS_TABLE, ctx.spark.createDataFrame([row], INGEST_RUNS_TABLE.schema),
-                     write_id=f"ingest_runs/{ctx.run_id}/{summary.source}/{summary.origin}")
+def _record_ingest_runs(ctx: RunContext, summaries: list[SourceSummary]) -> None:
+    """One quality/ingest_runs row per source and origin ingested (the table's key), written
+    once: appended, in one commit for all of them."""
+    finished_at = datetime.now(timezone.utc)
+    names = INGEST_RUNS_TABLE.schema.fieldNames()
+    rows = []
+    for summary in summaries:
+        values = {**asdict(summary), "run_id": ctx.run_id, "key_version": ctx.pseudo.key_version,
+                  "finished_at": finished_at}
+        rows.append(tuple(values.get(name) for name in names))
+    if not rows:
+        return
+    ingested = "+".join(f"{s.source}/{s.origin}" for s in summaries)
+    lake.append_once(ctx.spark, ctx.lake, INGEST_RUNS_TABLE, ctx.spark.createDataFrame(rows, INGEST_RUNS_TABLE.schema),
+                     write_id=f"ingest_runs/{ctx.run_id}/{ingested}")
 
 
 def latest_ingest_runs(spark: SparkSession, lake_root: Path) -> list[SourceSummary]:
@@ -265,7 +298,8 @@ def mark_weeks_touched(ctx: RunContext, weeks: list[date]) -> None:
     """Record an ingest-like touch of the weeks an opt-out erasure changed, so that the next
     build (this run's, or the weekly DAG's) rebuilds them (pending_weeks)."""
     if weeks:
-        _record_ingest_run(ctx, SourceSummary(source="people", origin="opt-out", weeks=sorted(label(w) for w in weeks)))
+        _record_ingest_runs(ctx, [SourceSummary(source="people", origin="opt-out",
+                                                weeks=sorted(label(w) for w in weeks))])
 
 
 def erase_opted_out(ctx: RunContext) -> list[date]:

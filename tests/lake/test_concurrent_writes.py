@@ -193,11 +193,11 @@ def test_four_sources_record_their_files_at_once_without_a_conflict(spark, tmp_p
     from schemas.bronze import SOURCES
 
     for source in SOURCES:
-        landing.record(spark, tmp_path, source, _landed(tmp_path, source, [0]), "first")
+        landing.record(spark, tmp_path, _landed(tmp_path, source, [0]), "first")
     monkeypatch.setattr(lake, "COMMIT_ATTEMPTS", 1)
     for r in range(3):
         outcomes = _at_once(len(SOURCES), lambda i, r=r: landing.record(
-            spark, tmp_path, SOURCES[i], _landed(tmp_path, SOURCES[i], [r + 1, r + 2]), f"run-{r}"))
+            spark, tmp_path, _landed(tmp_path, SOURCES[i], [r + 1, r + 2]), f"run-{r}"))
         assert [o for o in outcomes if o is not None] == []
     # Units 0, then 1-2, 2-3 and 3-4: five files per source, each once.
     assert _files_per_source(spark, tmp_path) == {source: 5 for source in SOURCES}
@@ -237,7 +237,8 @@ def test_a_manifest_written_before_it_was_partitioned_is_laid_out_by_source_on_i
     assert rows == {"email-0": "old", "email-1": "new", "email-2": "new", "chat-0": "old"}
 
 
-@pytest.mark.parametrize("partition", [{"source": "email' OR '1'='1"}, {"unit_ref": "email"}, {}])
+@pytest.mark.parametrize("partition", [{"source": "email' OR '1'='1"}, {"source": ("chat", "email') OR ('1'='1")},
+                                       {"source": ()}, {"unit_ref": "email"}, {}])
 def test_a_merge_names_only_a_whole_partition_with_a_plain_value(partition):
     from schemas.state import LANDING_MANIFEST
 
