@@ -241,6 +241,19 @@ def test_maildir_move_is_unchanged_and_export_growth_is_a_change(spark, tmp_path
     assert {r["file_ref"] for r in out.rows} <= grown.replaced_file_refs
     assert len(out.rows) == 2
 
+    # Both sources recorded together, as `ona run` records its sources: one MERGE over their two
+    # partitions. The moved message keeps the run that ingested it; the grown export is run-2's.
+    from deltalake import DeltaTable
+
+    manifest = str(lake_root / "state" / "landing_manifest")
+    version = DeltaTable(manifest).version()
+    landing.record(spark, lake_root, moved.unchanged + grown.changed, "run-2")
+    assert DeltaTable(manifest).version() == version + 1
+    assert [r["run_id"] for r in _manifest_rows(spark, lake_root, "email").values()] == ["run-1"]
+    assert [r["run_id"] for r in _manifest_rows(spark, lake_root, "chat").values()] == ["run-2"]
+    known = landing.known_units(spark, lake_root, ["email", "chat", "people"])
+    assert {source: len(units) for source, units in known.items()} == {"email": 1, "chat": 1, "people": 0}
+
 
 def test_merge_with_replace_file_refs_replaces_a_changed_files_records(spark, tmp_path):
     from pyspark.sql.types import StringType, StructField, StructType
