@@ -12,10 +12,10 @@ A run:
 
 1. ``landing_units(source, folder, pseudo)`` lists the units (and counts the files no parser
    reads, never naming them);
-2. ``plan(spark, lake, source, units)`` splits them into new, changed and unchanged: equal size
-   and mtime -> unchanged without reading the file; otherwise the content hash decides (a file
-   touched or copied again with the same bytes is unchanged). ``known_units`` reads the
-   manifest of several sources at once, for a run that ingests them one after the other;
+2. ``known_units(spark, lake, sources)`` reads the manifest rows of the sources in one read,
+   and ``plan(units, known)`` splits a source's units into new, changed and unchanged: equal
+   size and mtime -> unchanged without reading the file; otherwise the content hash decides (a
+   file touched or copied again with the same bytes is unchanged);
 3. the parser reads only ``plan.to_parse`` (``only=``); a changed unit's old bronze rows are
    replaced (``jobs.lake.merge_rows(..., replace_file_refs=plan.replaced_file_refs)``);
 4. ``record(spark, lake, units, run_id)`` once bronze is written: one MERGE for the units of
@@ -168,14 +168,10 @@ def known_units(spark: SparkSession, lake_root: Path | str,
     return known
 
 
-def plan(spark: SparkSession, lake_root: Path | str, source: str, units: list[LandingUnit],
-         known: Mapping[str, tuple[int, int, str]] | None = None) -> IngestPlan:
-    """Which units to ingest: those the manifest does not know (new), and those whose size or
-    mtime moved and whose content hash differs (changed). Equal size and mtime: unchanged,
-    without reading the file. ``known`` is the source's entry of ``known_units`` when the
-    caller has read it; otherwise the manifest is read here."""
-    if known is None:
-        known = known_units(spark, lake_root, [source])[source]
+def plan(units: list[LandingUnit], known: Mapping[str, tuple[int, int, str]]) -> IngestPlan:
+    """Which units to ingest, given the source's manifest rows (its entry of ``known_units``):
+    those the manifest does not know (new), and those whose size or mtime moved and whose
+    content hash differs (changed). Equal size and mtime: unchanged, without reading the file."""
     out = IngestPlan()
     for unit in units:
         seen = known.get(unit.unit_ref)

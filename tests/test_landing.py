@@ -55,6 +55,11 @@ def _count_hashing(monkeypatch) -> list:
     return calls
 
 
+def _plan(spark, lake_root, source, units):
+    """What an ingest plans for a source's units against the manifest in the lake."""
+    return landing.plan(units, landing.known_units(spark, lake_root, [source])[source])
+
+
 def _manifest_rows(spark, lake_root, source):
     return {
         r["unit_ref"]: r.asDict()
@@ -160,7 +165,7 @@ def test_manifest_first_pass_new_then_nothing_touch_change(spark, tmp_path, pseu
 
     units, unrecognised = landing.landing_units("calendar", folder, pseudo)
     assert unrecognised == 1
-    first = landing.plan(spark, lake_root, "calendar", units)
+    first = _plan(spark, lake_root, "calendar", units)
     assert (len(first.new), first.changed, first.unchanged) == (3, [], [])
     assert first.to_parse == {"Germany.ics", "ms_tzid.ics", "issue_18_cancel_status.ics"}
     landing.record(spark, lake_root, units, "run-1")
@@ -176,7 +181,7 @@ def test_manifest_first_pass_new_then_nothing_touch_change(spark, tmp_path, pseu
     # Second pass, nothing touched: all unchanged, and no file is read to tell.
     hashed.clear()
     units, _ = landing.landing_units("calendar", folder, pseudo)
-    second = landing.plan(spark, lake_root, "calendar", units)
+    second = _plan(spark, lake_root, "calendar", units)
     assert (second.new, second.changed, len(second.unchanged)) == ([], [], 3) and second.to_parse == set()
     assert hashed == []
     landing.record(spark, lake_root, units, "run-2")  # nothing to write
@@ -189,7 +194,7 @@ def test_manifest_first_pass_new_then_nothing_touch_change(spark, tmp_path, pseu
     changed.write_bytes(changed.read_bytes().replace(b"STATUS:CANCELLED", b"STATUS:CONFIRMED"))
     shutil.copy(folder / "Germany.ics", folder / "copy-of-germany.ics")
     units, _ = landing.landing_units("calendar", folder, pseudo)
-    third = landing.plan(spark, lake_root, "calendar", units)
+    third = _plan(spark, lake_root, "calendar", units)
     assert [u.rel for u in third.new] == ["copy-of-germany.ics"]
     assert [u.rel for u in third.changed] == ["issue_18_cancel_status.ics"]
     assert sorted(u.rel for u in third.unchanged) == ["Germany.ics", "ms_tzid.ics"]
@@ -204,7 +209,7 @@ def test_manifest_first_pass_new_then_nothing_touch_change(spark, tmp_path, pseu
 
     hashed.clear()
     units, _ = landing.landing_units("calendar", folder, pseudo)
-    fourth = landing.plan(spark, lake_root, "calendar", units)
+    fourth = _plan(spark, lake_root, "calendar", units)
     assert (fourth.new, fourth.changed, len(fourth.unchanged)) == ([], [], 4) and hashed == []
 
 
@@ -222,20 +227,20 @@ def test_maildir_move_is_unchanged_and_export_growth_is_a_change(spark, tmp_path
     lake_root = tmp_path / "lake"
     for source, folder in (("email", root / "email"), ("chat", root / "chat" / "slack")):
         units, _ = landing.landing_units(source, folder, pseudo)
-        assert len(landing.plan(spark, lake_root, source, units).new) == 1
+        assert len(_plan(spark, lake_root, source, units).new) == 1
         landing.record(spark, lake_root, units, "run-1")
 
     # The mail client reads the message: new/ -> cur/ with flags. Same unit, same content.
     os.rename(box / "new" / "1711.M1.host", box / "cur" / "1711.M1.host:2,S")
     units, _ = landing.landing_units("email", root / "email", pseudo)
-    moved = landing.plan(spark, lake_root, "email", units)
+    moved = _plan(spark, lake_root, "email", units)
     assert [u.rel for u in moved.unchanged] == ["ann/1711.M1.host"] and moved.to_parse == set()
 
     # The next export of the workspace has one more day: the export is changed as a whole,
     # and its rows are replaced under the file_refs of all its day files.
     (export / "general" / "2026-03-31.json").write_text(json.dumps([{"type": "message", "user": "U1", "ts": "1774947600.000100"}]))
     units, _ = landing.landing_units("chat", root / "chat" / "slack", pseudo)
-    grown = landing.plan(spark, lake_root, "chat", units)
+    grown = _plan(spark, lake_root, "chat", units)
     assert [u.rel for u in grown.changed] == ["acme"] and grown.to_parse == {"acme"}
     out = parse_slack(root / "chat" / "slack", pseudo, only=grown.to_parse)
     assert {r["file_ref"] for r in out.rows} <= grown.replaced_file_refs

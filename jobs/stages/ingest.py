@@ -5,9 +5,11 @@ ingests touched since their last build (``pending_weeks``)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -21,6 +23,9 @@ from jobs.stages.context import RunContext
 from jobs.weeks import buildable_weeks, label, parse_week, week_start
 from schemas.bronze import BRONZE, QUARANTINE_TABLES, SOURCES
 from schemas.quality import INGEST_RUNS_TABLE, VALIDATION_RUNS_TABLE
+
+if TYPE_CHECKING:
+    from jobs.landing import LandingUnit
 
 log = logging.getLogger("ona")
 
@@ -77,14 +82,16 @@ def ingest_sources(ctx: RunContext, landing: Path, sources: list[str], window=No
     return summaries
 
 
-def _ingest_files(ctx: RunContext, landing: Path, source: str, window, known) -> tuple[SourceSummary, list]:
-    """One source's landed files into bronze: its summary, and the landing units to record."""
+def _ingest_files(ctx: RunContext, landing: Path, source: str, window: tuple[datetime, datetime] | None,
+                  known: Mapping[str, tuple[int, int, str]]) -> tuple[SourceSummary, list[LandingUnit]]:
+    """One source's landed files into bronze (``known``: its manifest rows, jobs/landing.py
+    ``known_units``): its summary, and the landing units to record."""
     from jobs import landing as manifest
 
     kind = KINDS[source]
     folder = landing / kind.landing_folder
     units, unrecognised = manifest.landing_units(source, folder, ctx.pseudo)
-    plan = manifest.plan(ctx.spark, ctx.lake, source, units, known)
+    plan = manifest.plan(units, known)
     partial = source == "calendar" and window is not None
     only = {u.rel for u in units} if partial else plan.to_parse
     if unrecognised:
