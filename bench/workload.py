@@ -522,6 +522,7 @@ def write_bronze(spark, workload: Workload, lake_root: Path, parquet_paths: dict
             frame = spark.read.schema(table.schema).parquet(parquet_paths[name])
         else:
             frame = spark.createDataFrame(df, schema=table.schema)
-        frame.write.format("delta").mode("append" if append else "overwrite").save(path)
+        frame.write.format("delta").mode("append" if append else "overwrite").options(
+            **lake.table_properties(table)).save(path)
         paths[name] = path
     return paths

@@ -72,10 +72,22 @@ def _committed(write):
     return retrying(write)
 
 
+STATS_COLUMNS = "delta.dataSkippingStatsColumns"
+# Tables of this process whose statistics columns are the contract's (created here, or checked).
+_stats_checked: set[str] = set()
+
+
+def table_properties(table: Table) -> dict[str, str]:
+    """The Delta properties a table is created with: file statistics on the contract's columns
+    only (``Table.stats_columns``)."""
+    return {STATS_COLUMNS: ",".join(table.stats_columns)}
+
+
 def _create(df: DataFrame, table: Table, path: str, spark: SparkSession, lake: Path | str) -> None:
     """Create a table with its first rows; losing a creation race to another job is a retry."""
     try:
-        df.write.format("delta").partitionBy(*table.partition_by).save(path)
+        df.write.format("delta").partitionBy(*table.partition_by).options(**table_properties(table)).save(path)
+        _stats_checked.add(path)
     except (AnalysisException, *DELTA_CONFLICTS) as error:
         if exists(spark, lake, table):
             raise _TableCreatedMeanwhile(str(error)) from error
@@ -201,6 +213,25 @@ def _partition_condition(table: Table, partition: Mapping[str, str | tuple[str, 
 _partitioning_checked: set[str] = set()
 
 
+@_committed
+def _stats_as_contract(spark: SparkSession, table: Table, path: str) -> None:
+    """Give a table created before the contract chose its statistics columns those columns
+    (those it has yet: a column schema evolution adds later joins on a later check), once per
+    process. Files written from then on carry only them; older files keep theirs until a
+    write replaces them (an erasure purges the log at once: docs/privacy.md)."""
+    if path in _stats_checked:
+        return
+    properties = {row["key"]: row["value"] for row in spark.sql(f"SHOW TBLPROPERTIES delta.`{path}`").collect()}
+    current = properties.get(STATS_COLUMNS)
+    if current != table_properties(table)[STATS_COLUMNS]:
+        columns = set(DeltaTable.forPath(spark, path).toDF().columns)
+        wanted = ",".join(c for c in table.stats_columns if c in columns)
+        if wanted and current != wanted:
+            log.info("file statistics of %s: only %s from now on", table.path, wanted)
+            spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('{STATS_COLUMNS}' = '{wanted}')")
+    _stats_checked.add(path)
+
+
 def _partition_as_contract(spark: SparkSession, table: Table, path: str) -> None:
     """Rewrite a table written before its contract partitioned it (a small state table), once
     per process: the rows stay, the files are laid out by the contract's columns."""
@@ -237,6 +268,7 @@ def merge_rows(spark: SparkSession, lake: Path | str, table: Table, df: DataFram
         _create(df, table, path, spark, lake)
         return
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in table.keys)
+    _stats_as_contract(spark, table, path)
     if partition is not None:
         _partition_as_contract(spark, table, path)
         condition += " AND " + _partition_condition(table, partition)
@@ -257,6 +289,7 @@ def append_once(spark: SparkSession, lake: Path | str, table: Table, df: DataFra
     if not exists(spark, lake, table):
         _create(df, table, table_path(lake, table), spark, lake)
         return
+    _stats_as_contract(spark, table, table_path(lake, table))
     (df.write.format("delta").mode("append").option("mergeSchema", "true")
      .option("txnAppId", write_id).option("txnVersion", 0).save(table_path(lake, table)))
 
@@ -291,30 +324,37 @@ def replace_run_weeks(spark: SparkSession, lake: Path | str, table: Table, df: D
         return
     df = conform(df.withColumn(RUN_ID, F.lit(run_id)), table)
     path = table_path(lake, table)
-    writer = df.write.format("delta").mode("overwrite").partitionBy(*table.partition_by)
-    if exists(spark, lake, table):
-        add_run_column(spark, lake, table)
-        week_list = ", ".join(f"DATE'{w.isoformat()}'" for w in sorted(set(weeks)))
-        condition = f"week_start IN ({week_list}) AND {RUN_ID} IS NOT NULL"
-        if keep_runs:
-            condition += f" AND {RUN_ID} NOT IN ({', '.join(_sql_literal(r) for r in sorted(keep_runs))})"
-        writer = writer.option("replaceWhere", condition)
-    writer.save(path)
+    if not exists(spark, lake, table):
+        _create(df, table, path, spark, lake)
+        return
+    add_run_column(spark, lake, table)
+    _stats_as_contract(spark, table, path)
+    week_list = ", ".join(f"DATE'{w.isoformat()}'" for w in sorted(set(weeks)))
+    condition = f"week_start IN ({week_list}) AND {RUN_ID} IS NOT NULL"
+    if keep_runs:
+        condition += f" AND {RUN_ID} NOT IN ({', '.join(_sql_literal(r) for r in sorted(keep_runs))})"
+    (df.write.format("delta").mode("overwrite").partitionBy(*table.partition_by)
+     .option("replaceWhere", condition).save(path))
 
 
 @_committed
 def delete_rows(spark: SparkSession, lake: Path | str, table: Table, condition) -> None:
-    """DELETE the rows matching a Column condition (nothing when the table was never written)."""
+    """DELETE the rows matching a Column condition (nothing when the table was never written).
+    The files it rewrites carry the contract's statistics too."""
     if exists(spark, lake, table):
+        _stats_as_contract(spark, table, table_path(lake, table))
         DeltaTable.forPath(spark, table_path(lake, table)).delete(condition)
 
 
 @_committed
 def overwrite(spark: SparkSession, lake: Path | str, table: Table, df: DataFrame) -> None:
     """Replace a snapshot table (silver/people) whole."""
-    conform(df, table).write.format("delta").mode("overwrite").partitionBy(*table.partition_by).save(
-        table_path(lake, table)
-    )
+    path = table_path(lake, table)
+    if not exists(spark, lake, table):
+        _create(conform(df, table), table, path, spark, lake)
+        return
+    _stats_as_contract(spark, table, path)
+    conform(df, table).write.format("delta").mode("overwrite").partitionBy(*table.partition_by).save(path)
 
 
 # ---------------------------------------------------------------- maintenance (erasure, retention)

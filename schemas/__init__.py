@@ -26,6 +26,10 @@ CONTAINS_TEXT = "text"  # a free string that may embed a pseudonym (pull state):
 # The column of run-tagged tables that names the build run that wrote a row.
 RUN_ID = "run_id"
 
+# Columns besides the time columns that reads filter on: the current run's rows, the current
+# key's bronze rows. Each file holds one value of them, so their statistics skip whole files.
+FILTERED_COLUMNS = (RUN_ID, "key_version")
+
 
 @dataclass(frozen=True)
 class Table:
@@ -54,6 +58,20 @@ class Table:
         from pyspark.sql.types import StringType, StructField, StructType
 
         return StructType([*self.schema.fields, StructField(RUN_ID, StringType(), False)])
+
+    @property
+    def stats_columns(self) -> tuple[str, ...]:
+        """The columns whose per-file minimum and maximum Delta keeps in its log, for skipping
+        files: the time columns and FILTERED_COLUMNS, partition columns excepted (Delta prunes
+        those by value). Never a person column: statistics on every column cost a third of a
+        large write and put pseudonyms in the log in plain text (docs/lake.md, "File
+        statistics")."""
+        from pyspark.sql.types import DateType, TimestampType
+
+        return tuple(
+            field.name for field in self.stored_schema.fields
+            if field.name not in self.partition_by
+            and (isinstance(field.dataType, (DateType, TimestampType)) or field.name in FILTERED_COLUMNS))
 
     @property
     def zone(self) -> str:

@@ -248,6 +248,19 @@ def test_no_raw_identifier_reaches_the_lake_or_the_report(org):
     assert leaked == []
 
 
+def test_no_transaction_log_holds_a_pseudonym(org):
+    """Delta keeps file statistics only on columns that name no one (docs/lake.md, "File
+    statistics"): after three runs, no commit or checksum of any table holds a pseudonym of
+    the roster or of anyone who sent an event."""
+    people = set(delta_frame(org["lake"], "silver/people")["person"])
+    people |= set(delta_frame(org["lake"], "silver/events")["actor"])
+    assert len(people) >= 60
+    logs = [p for p in org["lake"].rglob("_delta_log/*") if p.suffix in (".json", ".crc") and not p.name.startswith(".")]
+    assert len(logs) > 50
+    text = "\n".join(p.read_text(encoding="utf-8") for p in logs)
+    assert sorted(p for p in people if p in text) == []
+
+
 def test_pseudonym_cli_matches_the_lake(org, capsys, monkeypatch):
     monkeypatch.delenv("ONA_INTERNAL_DOMAINS", raising=False)
     from jobs.cli import main

@@ -1,0 +1,87 @@
+"""Delta's per-file statistics (docs/lake.md, "File statistics"): kept only for the columns
+reads filter on, never for a person column, so that no transaction log holds a pseudonym in
+plain text; tables created before the rule get it on their next write."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from pyspark.sql import functions as F
+
+from jobs import lake
+from schemas import RUN_ID
+from schemas.bronze import BRONZE
+from schemas.catalog import all_tables
+from schemas.gold import PERSON_METRICS_WEEKLY
+from schemas.silver import SILVER_EVENTS, SILVER_INTERACTIONS
+
+WEEK = date(2026, 3, 2)
+# Pseudonyms as jobs/privacy/pseudonym.py makes them (PERSON_PREFIX and a digest).
+PEOPLE = [f"p_{i:016x}c0ffee" for i in range(1, 6)]
+
+
+def test_statistics_are_kept_for_time_and_filter_columns_only():
+    assert SILVER_EVENTS.stats_columns == ("occurred_at", RUN_ID)
+    assert SILVER_INTERACTIONS.stats_columns == (RUN_ID,)
+    assert PERSON_METRICS_WEEKLY.stats_columns == (RUN_ID,)
+    assert BRONZE["email"].stats_columns == ("pulled_at", RUN_ID, "key_version", "sent_at")
+    for table in all_tables():
+        person = {column for column, _ in table.person_columns}
+        assert table.stats_columns, table.path
+        assert set(table.stats_columns) <= set(table.stored_schema.fieldNames()), table.path
+        assert not set(table.stats_columns) & (person | set(table.partition_by)), table.path
+
+
+def _events(spark, run_id: str | None = None):
+    """Five planted events of the week, each sent by one of PEOPLE to the next."""
+    rows = [(f"e{i}", "email", "email", datetime(2026, 3, 3, 9, i, tzinfo=timezone.utc), WEEK, sender,
+             [PEOPLE[(i + 1) % len(PEOPLE)]], 1, None, False, False, True)
+            for i, sender in enumerate(PEOPLE)]
+    df = spark.createDataFrame(rows, SILVER_EVENTS.schema)
+    return df if run_id is None else df.withColumn(RUN_ID, F.lit(run_id))
+
+
+def _log_texts(table_folder: Path) -> str:
+    """Every commit and checksum of the table's transaction log, as text."""
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted((table_folder / "_delta_log").iterdir())
+                     if p.suffix in (".json", ".crc") and not p.name.startswith("."))  # not Hadoop's own .crc
+
+
+def _added_file_stats(table_folder: Path) -> list[dict]:
+    """The statistics of every data file the log adds, newest commit last."""
+    stats = []
+    for commit in sorted((table_folder / "_delta_log").glob("*.json")):
+        for line in commit.read_text(encoding="utf-8").splitlines():
+            action = json.loads(line)
+            if "add" in action and action["add"].get("stats"):
+                stats.append(json.loads(action["add"]["stats"]))
+    return stats
+
+
+def test_a_new_table_keeps_statistics_of_its_contract_columns_only(spark, tmp_path):
+    lake.replace_run_weeks(spark, tmp_path, SILVER_EVENTS, _events(spark), [WEEK], "run-1", set())
+    folder = tmp_path / SILVER_EVENTS.path
+    stats = _added_file_stats(folder)
+    assert stats and all(set(s["minValues"]) == {"occurred_at", RUN_ID} for s in stats)
+    # Row counts still come from the log: five planted rows.
+    assert sum(s["numRecords"] for s in stats) == 5
+    assert lake.row_count(spark, tmp_path, SILVER_EVENTS) == 5
+    text = _log_texts(folder)
+    assert [p for p in PEOPLE if p in text] == []
+
+
+def test_a_table_created_before_the_rule_gets_it_on_its_next_write(spark, tmp_path):
+    folder = tmp_path / SILVER_EVENTS.path
+    # A table as an older version wrote it: Delta's default statistics, on every column.
+    _events(spark, "run-0").write.format("delta").partitionBy("week_start").save(str(folder))
+    assert any(p in _log_texts(folder) for p in PEOPLE)
+    before = len(_added_file_stats(folder))
+
+    lake.replace_run_weeks(spark, tmp_path, SILVER_EVENTS, _events(spark), [WEEK], "run-1", set())
+    new = _added_file_stats(folder)[before:]
+    assert new and all(set(s["minValues"]) == {"occurred_at", RUN_ID} for s in new)
+    properties = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES delta.`{folder}`").collect()}
+    assert properties[lake.STATS_COLUMNS] == "occurred_at,run_id"
+    assert sorted(r[RUN_ID] for r in lake.read(spark, tmp_path, SILVER_EVENTS).collect()) == ["run-1"] * 5
