@@ -215,10 +215,11 @@ _partitioning_checked: set[str] = set()
 
 @_committed
 def _stats_as_contract(spark: SparkSession, table: Table, path: str) -> None:
-    """Give a table created before the contract chose its statistics columns those columns
-    (those it has yet: a column schema evolution adds later joins on a later check), once per
-    process. Files written from then on carry only them; older files keep theirs until a
-    write replaces them (an erasure purges the log at once: docs/privacy.md)."""
+    """Give a table created before the contract chose its statistics columns those columns,
+    once per process and table. Only columns the table has yet: one that schema evolution adds
+    with this write joins at the next process's check. Files written from then on carry only
+    these statistics; older files keep theirs until a write replaces them (an erasure purges
+    the log at once: docs/privacy.md)."""
     if path in _stats_checked:
         return
     properties = {row["key"]: row["value"] for row in spark.sql(f"SHOW TBLPROPERTIES delta.`{path}`").collect()}

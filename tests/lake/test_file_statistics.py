@@ -85,3 +85,23 @@ def test_a_table_created_before_the_rule_gets_it_on_its_next_write(spark, tmp_pa
     properties = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES delta.`{folder}`").collect()}
     assert properties[lake.STATS_COLUMNS] == "occurred_at,run_id"
     assert sorted(r[RUN_ID] for r in lake.read(spark, tmp_path, SILVER_EVENTS).collect()) == ["run-1"] * 5
+
+
+def test_jobs_writing_an_older_table_at_once_all_land_and_it_gets_the_rule_once(spark, tmp_path):
+    """Four ingests record themselves at once in a quality/ingest_runs an older version created:
+    each job's first write looks at the table's properties, the property change conflicts with
+    the appends beside it, and the retried writes all land, once each."""
+    from schemas.quality import INGEST_RUNS_TABLE
+    from tests.lake.test_concurrent_writes import JOBS, _at_once, _ingest_row
+
+    folder = tmp_path / INGEST_RUNS_TABLE.path
+    _ingest_row(spark, "old").write.format("delta").save(str(folder))
+    outcomes = _at_once(JOBS, lambda i: lake.append_once(
+        spark, tmp_path, INGEST_RUNS_TABLE, _ingest_row(spark, f"run-{i}"), write_id=f"run-{i}"))
+    assert [o for o in outcomes if o is not None] == []
+    runs = sorted(r["run_id"] for r in lake.read(spark, tmp_path, INGEST_RUNS_TABLE).collect())
+    assert runs == ["old", *(f"run-{i}" for i in range(JOBS))]
+    properties = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES delta.`{folder}`").collect()}
+    assert properties[lake.STATS_COLUMNS] == "run_id,key_version,finished_at"
+    new = _added_file_stats(folder)[1:]
+    assert len(new) == JOBS and all(set(s["minValues"]) <= {"run_id", "key_version", "finished_at"} for s in new)
