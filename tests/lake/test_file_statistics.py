@@ -4,9 +4,7 @@ plain text; tables created before the rule get it on their next write."""
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 from pyspark.sql import functions as F
 
@@ -16,6 +14,7 @@ from schemas.bronze import BRONZE
 from schemas.catalog import all_tables
 from schemas.gold import PERSON_METRICS_WEEKLY
 from schemas.silver import SILVER_EVENTS, SILVER_INTERACTIONS
+from tests.delta_log import added_file_stats, log_texts
 
 WEEK = date(2026, 3, 2)
 # Pseudonyms as jobs/privacy/pseudonym.py makes them (PERSON_PREFIX and a digest).
@@ -43,32 +42,15 @@ def _events(spark, run_id: str | None = None):
     return df if run_id is None else df.withColumn(RUN_ID, F.lit(run_id))
 
 
-def _log_texts(table_folder: Path) -> str:
-    """Every commit and checksum of the table's transaction log, as text."""
-    return "\n".join(p.read_text(encoding="utf-8") for p in sorted((table_folder / "_delta_log").iterdir())
-                     if p.suffix in (".json", ".crc") and not p.name.startswith("."))  # not Hadoop's own .crc
-
-
-def _added_file_stats(table_folder: Path) -> list[dict]:
-    """The statistics of every data file the log adds, newest commit last."""
-    stats = []
-    for commit in sorted((table_folder / "_delta_log").glob("*.json")):
-        for line in commit.read_text(encoding="utf-8").splitlines():
-            action = json.loads(line)
-            if "add" in action and action["add"].get("stats"):
-                stats.append(json.loads(action["add"]["stats"]))
-    return stats
-
-
 def test_a_new_table_keeps_statistics_of_its_contract_columns_only(spark, tmp_path):
     lake.replace_run_weeks(spark, tmp_path, SILVER_EVENTS, _events(spark), [WEEK], "run-1", set())
     folder = tmp_path / SILVER_EVENTS.path
-    stats = _added_file_stats(folder)
+    stats = added_file_stats(folder)
     assert stats and all(set(s["minValues"]) == {"occurred_at", RUN_ID} for s in stats)
     # Row counts still come from the log: five planted rows.
     assert sum(s["numRecords"] for s in stats) == 5
     assert lake.row_count(spark, tmp_path, SILVER_EVENTS) == 5
-    text = _log_texts(folder)
+    text = log_texts(folder)
     assert [p for p in PEOPLE if p in text] == []
 
 
@@ -76,11 +58,11 @@ def test_a_table_created_before_the_rule_gets_it_on_its_next_write(spark, tmp_pa
     folder = tmp_path / SILVER_EVENTS.path
     # A table as an older version wrote it: Delta's default statistics, on every column.
     _events(spark, "run-0").write.format("delta").partitionBy("week_start").save(str(folder))
-    assert any(p in _log_texts(folder) for p in PEOPLE)
-    before = len(_added_file_stats(folder))
+    assert any(p in log_texts(folder) for p in PEOPLE)
+    before = len(added_file_stats(folder))
 
     lake.replace_run_weeks(spark, tmp_path, SILVER_EVENTS, _events(spark), [WEEK], "run-1", set())
-    new = _added_file_stats(folder)[before:]
+    new = added_file_stats(folder)[before:]
     assert new and all(set(s["minValues"]) == {"occurred_at", RUN_ID} for s in new)
     properties = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES delta.`{folder}`").collect()}
     assert properties[lake.STATS_COLUMNS] == "occurred_at,run_id"
@@ -89,8 +71,9 @@ def test_a_table_created_before_the_rule_gets_it_on_its_next_write(spark, tmp_pa
 
 def test_jobs_writing_an_older_table_at_once_all_land_and_it_gets_the_rule_once(spark, tmp_path):
     """Four ingests record themselves at once in a quality/ingest_runs an older version created:
-    each job's first write looks at the table's properties, the property change conflicts with
-    the appends beside it, and the retried writes all land, once each."""
+    each job's first write looks at the table's properties and sets them when they differ.
+    Whatever conflicts the property change causes are retried: every row lands once, and the
+    table ends with the contract's property."""
     from schemas.quality import INGEST_RUNS_TABLE
     from tests.lake.test_concurrent_writes import JOBS, _at_once, _ingest_row
 
@@ -103,5 +86,5 @@ def test_jobs_writing_an_older_table_at_once_all_land_and_it_gets_the_rule_once(
     assert runs == ["old", *(f"run-{i}" for i in range(JOBS))]
     properties = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES delta.`{folder}`").collect()}
     assert properties[lake.STATS_COLUMNS] == "run_id,key_version,finished_at"
-    new = _added_file_stats(folder)[1:]
+    new = added_file_stats(folder)[1:]
     assert len(new) == JOBS and all(set(s["minValues"]) <= {"run_id", "key_version", "finished_at"} for s in new)
