@@ -233,6 +233,20 @@ def _stats_as_contract(spark: SparkSession, table: Table, path: str) -> None:
     _stats_checked.add(path)
 
 
+def _created(spark: SparkSession, lake: Path | str, table: Table, df: DataFrame) -> bool:
+    """Create the table with df's rows when it does not exist yet (True: the write is done).
+    Otherwise bring an older table to the contract before the write (False): its `run_id`
+    column if run-tagged, then its statistics columns."""
+    path = table_path(lake, table)
+    if not exists(spark, lake, table):
+        _create(df, table, path, spark, lake)
+        return True
+    if table.run_tagged:
+        add_run_column(spark, lake, table)
+    _stats_as_contract(spark, table, path)
+    return False
+
+
 def _partition_as_contract(spark: SparkSession, table: Table, path: str) -> None:
     """Rewrite a table written before its contract partitioned it (a small state table), once
     per process: the rows stay, the files are laid out by the contract's columns."""
@@ -265,11 +279,9 @@ def merge_rows(spark: SparkSession, lake: Path | str, table: Table, df: DataFram
     other partitions at the same time never conflict with it."""
     df = conform(df, table)
     path = table_path(lake, table)
-    if not exists(spark, lake, table):
-        _create(df, table, path, spark, lake)
+    if _created(spark, lake, table, df):
         return
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in table.keys)
-    _stats_as_contract(spark, table, path)
     if partition is not None:
         _partition_as_contract(spark, table, path)
         condition += " AND " + _partition_condition(table, partition)
@@ -287,10 +299,8 @@ def append_once(spark: SparkSession, lake: Path | str, table: Table, df: DataFra
     (a MERGE on the keys reads the table and does). Delta's idempotent writes
     (``txnAppId``/``txnVersion``) make a retried append of the same id a no-op."""
     df = conform(df, table)
-    if not exists(spark, lake, table):
-        _create(df, table, table_path(lake, table), spark, lake)
+    if _created(spark, lake, table, df):
         return
-    _stats_as_contract(spark, table, table_path(lake, table))
     (df.write.format("delta").mode("append").option("mergeSchema", "true")
      .option("txnAppId", write_id).option("txnVersion", 0).save(table_path(lake, table)))
 
@@ -325,11 +335,8 @@ def replace_run_weeks(spark: SparkSession, lake: Path | str, table: Table, df: D
         return
     df = conform(df.withColumn(RUN_ID, F.lit(run_id)), table)
     path = table_path(lake, table)
-    if not exists(spark, lake, table):
-        _create(df, table, path, spark, lake)
+    if _created(spark, lake, table, df):
         return
-    add_run_column(spark, lake, table)
-    _stats_as_contract(spark, table, path)
     week_list = ", ".join(f"DATE'{w.isoformat()}'" for w in sorted(set(weeks)))
     condition = f"week_start IN ({week_list}) AND {RUN_ID} IS NOT NULL"
     if keep_runs:
@@ -350,12 +357,10 @@ def delete_rows(spark: SparkSession, lake: Path | str, table: Table, condition) 
 @_committed
 def overwrite(spark: SparkSession, lake: Path | str, table: Table, df: DataFrame) -> None:
     """Replace a snapshot table (silver/people) whole."""
-    path = table_path(lake, table)
-    if not exists(spark, lake, table):
-        _create(conform(df, table), table, path, spark, lake)
+    df = conform(df, table)
+    if _created(spark, lake, table, df):
         return
-    _stats_as_contract(spark, table, path)
-    conform(df, table).write.format("delta").mode("overwrite").partitionBy(*table.partition_by).save(path)
+    df.write.format("delta").mode("overwrite").partitionBy(*table.partition_by).save(table_path(lake, table))
 
 
 # ---------------------------------------------------------------- maintenance (erasure, retention)
