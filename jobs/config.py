@@ -85,7 +85,7 @@ class GraphRules:
     """Where each week's graph algorithms run and how (docs/engines.md)."""
 
     # A week with more edges than this runs on GraphFrames across the cluster; smaller weeks run
-    # in one Spark task with igraph/networkit (20M weighted edges is ~2 GB of pandas in a task).
+    # in one Spark task with igraph (20M weighted edges are ~2 GB of Arrow columns in a task).
     max_local_edges: int = 20_000_000
     # Betweenness is exact up to this many people in a week, estimated above it from sampled
     # sources with every value within epsilon of the exact one with probability 1 - delta

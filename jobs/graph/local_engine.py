@@ -3,8 +3,9 @@ on one machine.
 
 One week of one organisation's graph fits in one executor (a 100k-person week is ~3M weighted
 edges), and there native libraries are 20-100x faster than join-based iterations
-(docs/engines.md). Spark groups the edges by week and hands each week to `node_metrics` via
-applyInPandas; nothing is collected to the driver. The columns and their exact meaning are
+(docs/engines.md). Spark groups the edges by week and hands each week to one task as an Arrow
+table (applyInArrow); nothing is collected to the driver. `node_metrics` is the same
+computation on a pandas frame, for tests and benchmarks. The columns and their exact meaning are
 the contract in jobs/graph/contract.py (each metric is defined there by its networkx
 reference; tests/graph/test_local_engine.py checks every one against networkx).
 
@@ -22,16 +23,20 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import igraph as ig
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from pyspark.sql import DataFrame
 
 from jobs.config import GraphRules
 from jobs.graph import contract
 from jobs.graph.contract import BROKERAGE_ROLES, NODE_COLUMNS, UNASSIGNED_GROUP, WeekFacts
+from jobs.memory import release_freed_memory
 
 
 DAMPING = 0.85
@@ -58,8 +63,9 @@ BETWEENNESS_EPSILON = GraphRules.betweenness_epsilon
 BETWEENNESS_DELTA = GraphRules.betweenness_delta
 
 # Rows of a masked sparse product computed at once: at most this many two-step paths, which
-# bounds the memory of the unmasked block product (~20 bytes an entry when complex).
-_TWO_PATHS_PER_BLOCK = 10_000_000
+# bounds the memory of the unmasked block product (~20 bytes an entry when complex). At 50k
+# people 2.5M instead of 10M took ~170 MiB off the peak of Burt's measures, in the same time.
+_TWO_PATHS_PER_BLOCK = 2_500_000
 
 _COLUMN_NAMES = [name for name, _ in NODE_COLUMNS]
 _LONG_COLUMNS = [n for n, kind in NODE_COLUMNS if kind == "long" and n not in BROKERAGE_ROLES]
@@ -213,6 +219,79 @@ def _eigenvector(undirected: ig.Graph, members: np.ndarray) -> np.ndarray:
     return vector / np.linalg.norm(vector)
 
 
+@dataclass(frozen=True)
+class _Ties:
+    """One week's directed graph as node indexes: node i is names[i] (names sorted, so index
+    order is name order), one tie per ordered pair with its weights summed, no self-tie."""
+
+    names: np.ndarray  # the n people with a tie, sorted
+    src: np.ndarray  # int64 node indexes
+    dst: np.ndarray
+    weight: np.ndarray  # float64
+    group: np.ndarray | None  # each node's group label (brokerage); None: no groups given
+
+
+def _one_tie_per_pair(names: np.ndarray, src: np.ndarray, dst: np.ndarray, weight: np.ndarray,
+                      group: np.ndarray | None) -> _Ties:
+    n = len(names)
+    pair, at = np.unique(src * n + dst, return_inverse=True)
+    return _Ties(names, pair // n, pair % n, np.bincount(at, weights=weight), group)
+
+
+def _ties_of_frame(edges: pd.DataFrame, groups: Mapping[str, str] | None) -> _Ties | None:
+    """The ties of src, dst, weight rows (pandas); None when no row has two different ends."""
+    keep = edges["src"].notna() & edges["dst"].notna() & (edges["src"] != edges["dst"])
+    rows = edges.loc[keep, ["src", "dst", "weight"]]
+    if rows.empty:
+        return None
+    codes, uniques = pd.factorize(np.concatenate([rows["src"].to_numpy(object), rows["dst"].to_numpy(object)]))
+    order = np.argsort(uniques, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    names = uniques[order]
+    group = None if groups is None else \
+        pd.Series(names).map(dict(groups)).fillna(UNASSIGNED_GROUP).to_numpy(object)
+    return _one_tie_per_pair(names, rank[codes[: len(rows)]], rank[codes[len(rows):]],
+                             rows["weight"].to_numpy(np.float64), group)
+
+
+def _sorted_unique(values: pa.ChunkedArray) -> pa.Array:
+    unique = pc.unique(values)
+    return unique.take(pc.sort_indices(unique))
+
+
+def _ties_of_table(table: pa.Table, with_groups: bool) -> _Ties | None:
+    """The same ties from an Arrow table of one week (what Spark hands a task): the names stay
+    in Arrow buffers and are coded there, so the week never becomes millions of Python strings
+    (a 50k-person week's edges took ~400 MiB as a pandas frame). With `with_groups`, each
+    person's group is the smallest non-null label of src_group / dst_group on their rows, and
+    UNASSIGNED_GROUP without one."""
+    src, dst = table["src"], table["dst"]
+    ties = table.select(["src", "dst", "weight"]).filter(
+        pc.and_(pc.and_(pc.is_valid(src), pc.is_valid(dst)), pc.not_equal(src, dst)))
+    if ties.num_rows == 0:
+        return None
+    names = _sorted_unique(pa.chunked_array(ties["src"].chunks + ties["dst"].chunks, type=src.type))
+
+    def codes(values: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
+        """Index of each value in value_set, -1 for a null or a value not in it."""
+        return pc.fill_null(pc.index_in(values, value_set=value_set), -1).to_numpy().astype(np.int64)
+
+    group = None
+    if with_groups:
+        labels = pa.chunked_array(table["src_group"].chunks + table["dst_group"].chunks,
+                                  type=table.schema.field("src_group").type)
+        group_names = pc.drop_null(_sorted_unique(labels))
+        person_at = codes(pa.chunked_array(src.chunks + dst.chunks, type=src.type), names)
+        label_at = codes(labels, group_names)
+        labelled = (person_at >= 0) & (label_at >= 0)
+        smallest = np.full(len(names), len(group_names), dtype=np.int64)  # len: no label seen
+        np.minimum.at(smallest, person_at[labelled], label_at[labelled])
+        group = np.append(group_names.to_numpy(zero_copy_only=False), UNASSIGNED_GROUP).astype(object)[smallest]
+    return _one_tie_per_pair(names.to_numpy(zero_copy_only=False).astype(object), codes(ties["src"], names),
+                             codes(ties["dst"], names), ties["weight"].to_numpy().astype(np.float64), group)
+
+
 def node_metrics(
     edges: pd.DataFrame,
     groups: Mapping[str, str] | None = None,
@@ -231,36 +310,43 @@ def node_metrics(
     `seed` (>= 0) fixes Louvain's and the betweenness sampling's randomness: reruns give the
     same result.
     """
-    keep = edges["src"].notna() & edges["dst"].notna() & (edges["src"] != edges["dst"])
-    ties = edges.loc[keep, ["src", "dst", "weight"]]
-    if ties.empty:
+    ties = _ties_of_frame(edges, groups)
+    if ties is None:
         return _empty_frame(), WeekFacts(modularity=None, betweenness_error_bound=None)
-    codes, uniques = pd.factorize(
-        np.concatenate([ties["src"].to_numpy(object), ties["dst"].to_numpy(object)])
-    )
-    order = np.argsort(uniques, kind="stable")
-    names = uniques[order]  # sorted pseudonyms: node index order is name order
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    n = len(names)
-    src_all, dst_all = rank[codes[: len(ties)]], rank[codes[len(ties):]]
-    weight_all = ties["weight"].to_numpy(np.float64)
+    return _week_metrics(ties, seed, exact_betweenness_max_nodes, betweenness_epsilon, betweenness_delta)
 
-    # G: one tie per ordered pair; U: one edge per unordered pair, weight summed.
-    directed_key, directed_at = np.unique(src_all * n + dst_all, return_inverse=True)
-    src, dst = directed_key // n, directed_key % n
-    weight = np.bincount(directed_at, weights=weight_all)
-    low, high = np.minimum(src, dst), np.maximum(src, dst)
-    undirected_key, undirected_at = np.unique(low * n + high, return_inverse=True)
-    u_low, u_high = undirected_key // n, undirected_key % n
-    u_weight = np.bincount(undirected_at, weights=weight)
 
+def _pagerank(n: int, src: np.ndarray, dst: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """On the directed graph, which nothing else needs: it is freed on return."""
     directed = ig.Graph(n=n, edges=np.column_stack([src, dst]).tolist(), directed=True)
     directed.es["weight"] = weight.tolist()
+    return np.asarray(directed.pagerank(weights="weight", damping=DAMPING, directed=True))
+
+
+def _undirected_pairs(n: int, src: np.ndarray, dst: np.ndarray,
+                      weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """low, high, weight: one edge per unordered pair, the weights of both directions summed."""
+    pair, at = np.unique(np.minimum(src, dst) * n + np.maximum(src, dst), return_inverse=True)
+    return pair // n, pair % n, np.bincount(at, weights=weight)
+
+
+def _symmetric(n: int, low: np.ndarray, high: np.ndarray, weight: np.ndarray) -> sp.csr_matrix:
+    return sp.csr_matrix((np.concatenate([weight, weight]),
+                          (np.concatenate([low, high]), np.concatenate([high, low]))), shape=(n, n))
+
+
+def _week_metrics(ties: _Ties, seed: int, exact_betweenness_max_nodes: int, betweenness_epsilon: float,
+                  betweenness_delta: float) -> tuple[pd.DataFrame, WeekFacts]:
+    """The contract's columns for one week's ties. The intermediate arrays live in helpers so
+    that each is freed once used: at 50k people the graph's arrays are ~12 MiB each, and the
+    metrics' peak is what bounds a task's memory (docs/performance.md)."""
+    names, src, dst = ties.names, ties.src, ties.dst
+    n = len(names)
+    pagerank = _pagerank(n, src, dst, ties.weight)
+    u_low, u_high, u_weight = _undirected_pairs(n, src, dst, ties.weight)
     undirected = ig.Graph(n=n, edges=np.column_stack([u_low, u_high]).tolist(), directed=False)
     undirected.es["weight"] = u_weight.tolist()
 
-    pagerank = np.asarray(directed.pagerank(weights="weight", damping=DAMPING, directed=True))
     component, component_size = _stable_labels(undirected.connected_components().membership)
     # Louvain breaks ties at random: a private generator with a fixed seed makes reruns give the
     # same communities (and leaves Python's global generator alone).
@@ -275,13 +361,15 @@ def node_metrics(
     giant = np.flatnonzero(component == 0)
     eigenvector[giant] = _eigenvector(undirected, giant)
 
-    rows, cols = np.concatenate([u_low, u_high]), np.concatenate([u_high, u_low])
-    weights = sp.csr_matrix((np.concatenate([u_weight, u_weight]), (rows, cols)), shape=(n, n))
+    weights = _symmetric(n, u_low, u_high, u_weight)
+    del u_low, u_high, u_weight
     harmonic = _harmonic(weights.indptr, weights.indices)
     betweenness, error_bound = _betweenness(
         undirected, seed, exact_betweenness_max_nodes, betweenness_epsilon, betweenness_delta
     )
+    del undirected
     constraint, effective_size = _burt(weights)
+    del weights
 
     frame = pd.DataFrame(
         {
@@ -299,12 +387,11 @@ def node_metrics(
             "community": community,
         }
     )
-    if groups is None:
+    if ties.group is None:
         for role in BROKERAGE_ROLES:
             frame[role] = pd.array([pd.NA] * n, dtype="Int64")
     else:
-        group = pd.Series(names).map(dict(groups)).fillna(UNASSIGNED_GROUP).to_numpy(object)
-        for role, counts in _brokerage(n, src, dst, group).items():
+        for role, counts in _brokerage(n, src, dst, ties.group).items():
             frame[role] = pd.array(counts, dtype="Int64")
     frame[_LONG_COLUMNS] = frame[_LONG_COLUMNS].astype(np.int64)
     return frame[_COLUMN_NAMES], WeekFacts(modularity=modularity, betweenness_error_bound=error_bound)
@@ -387,17 +474,9 @@ def _empty_frame() -> pd.DataFrame:
     return frame
 
 
-def _groups_of(week_edges: pd.DataFrame) -> dict[str, str]:
-    """person -> group from the src_group / dst_group columns (nulls ignored; a person seen
-    with several groups keeps the smallest label, so the choice does not depend on row order)."""
-    pairs = pd.concat(
-        [
-            week_edges[["src", "src_group"]].set_axis(["person", "group"], axis=1),
-            week_edges[["dst", "dst_group"]].set_axis(["person", "group"], axis=1),
-        ],
-        ignore_index=True,
-    ).dropna()
-    return pairs.groupby("person")["group"].min().to_dict()
+_KINDS_IN_ARROW = {"string": pa.string(), "double": pa.float64(), "long": pa.int64(), "date": pa.date32()}
+_ARROW_SCHEMA = pa.schema([(name, _KINDS_IN_ARROW[kind]) for name, kind in
+                           (("week_start", "date"), *NODE_COLUMNS, *contract.WEEK_COLUMNS)])
 
 
 def weekly_node_metrics(
@@ -409,37 +488,40 @@ def weekly_node_metrics(
 ) -> DataFrame:
     """contract.NODE_METRICS_SCHEMA for every week in edges_df (week_start, src, dst, weight,
     and optionally src_group, dst_group: the department of each end, for the brokerage counts,
-    which are null without them). One task per week; weeks with more than max_edges ties fail
-    with GraphTooLargeError (they belong to the distributed engine)."""
+    which are null without them). One task per week, handed the week as an Arrow table
+    (applyInArrow: `_ties_of_table` says why not pandas); weeks with more than max_edges ties
+    fail with GraphTooLargeError (they belong to the distributed engine)."""
     with_groups = {"src_group", "dst_group"} <= set(edges_df.columns)
     columns = ["week_start", "src", "dst", "weight"]
     if with_groups:
         columns += ["src_group", "dst_group"]
 
-    def one_week(week_edges: pd.DataFrame) -> pd.DataFrame:
-        if len(week_edges) > max_edges:
+    def one_week(key: tuple[pa.Scalar, ...], week_edges: pa.Table) -> pa.Table:
+        if week_edges.num_rows > max_edges:
             raise GraphTooLargeError(
-                f"{len(week_edges)} edges in one week exceed max_local_edges={max_edges}"
+                f"{week_edges.num_rows} edges in one week exceed max_local_edges={max_edges}"
             )
-        week = week_edges["week_start"].iloc[0]
-        frame, facts = node_metrics(
-            week_edges[["src", "dst", "weight"]],
-            groups=_groups_of(week_edges) if with_groups else None,
-            seed=week.toordinal(),
-            exact_betweenness_max_nodes=exact_betweenness_max_nodes,
-            betweenness_epsilon=betweenness_epsilon,
-            betweenness_delta=betweenness_delta,
-        )
+        week = key[0].as_py()
+        ties = _ties_of_table(week_edges, with_groups)
+        release_freed_memory()  # the coding's Arrow temporaries, before the metrics' peak
+        if ties is None:
+            frame, facts = _empty_frame(), WeekFacts(modularity=None, betweenness_error_bound=None)
+        else:
+            frame, facts = _week_metrics(ties, week.toordinal(), exact_betweenness_max_nodes,
+                                         betweenness_epsilon, betweenness_delta)
         frame.insert(0, "week_start", week)
         for column, value in (
             ("week_modularity", facts.modularity),
             ("betweenness_error_bound", facts.betweenness_error_bound),
         ):
             frame[column] = np.nan if value is None else np.float64(value)  # NaN -> null
-        return frame
+        result = pa.Table.from_pandas(frame, schema=_ARROW_SCHEMA, preserve_index=False)
+        del ties, frame
+        release_freed_memory()  # the worker outlives the task (jobs/memory.py)
+        return result
 
     return (
         edges_df.select(*columns)
         .groupBy("week_start")
-        .applyInPandas(one_week, schema=contract.NODE_METRICS_SCHEMA)
+        .applyInArrow(one_week, schema=contract.NODE_METRICS_SCHEMA)
     )

@@ -345,7 +345,7 @@ def test_communities_are_deterministic_across_calls():
     assert first["person"].tolist() == second["person"].tolist()
     assert first["community"].tolist() == second["community"].tolist()
     assert q1 == q2
-    # Spark's applyInPandas gives no row order within a week: the order must not matter.
+    # Spark's applyInArrow gives no row order within a week: the order must not matter.
     reordered, q3 = node_metrics(edges_frame.iloc[::-1].reset_index(drop=True))
     assert reordered["community"].tolist() == first["community"].tolist()
     assert q3.modularity == pytest.approx(q1.modularity, abs=1e-12)
@@ -566,6 +566,39 @@ def test_weekly_node_metrics_without_groups_has_null_brokerage(spark):
     _assert_same_frames(result.sort_values("person").reset_index(drop=True), expected)
     assert result[list(BROKERAGE_ROLES)].isna().all().all()
     assert (result["week_modularity"] == facts.modularity).all()
+
+
+def test_weekly_node_metrics_reads_groups_and_ends_as_node_metrics_does(spark):
+    """The task codes names and groups from Arrow columns, not pandas: the same rules, planted.
+    a is labelled w and x (the smallest, w, counts); b is labelled y, and w on a row with a
+    null end (kept as a label, not as a tie), so w; c's self-tie is no tie; e has no label
+    (unassigned); d's only row has a null end, so d is no node."""
+    week = date(2024, 4, 1)
+    rows = [
+        ("a", "b", 1.0, "x", "y"), ("a", "b", 0.5, "w", "y"), ("b", "c", 2.0, "y", "x"),
+        ("c", "a", 1.0, "x", "x"), ("c", "c", 3.0, "x", "x"), ("d", None, 1.0, "v", None),
+        ("e", "a", 1.0, None, "x"), ("b", "e", 1.0, "y", None), (None, "b", 1.0, None, "w"),
+    ]
+    schema = "week_start date, src string, dst string, weight double, src_group string, dst_group string"
+    edges_df = spark.createDataFrame([(week, *row) for row in rows], schema)
+    got = weekly_node_metrics(edges_df, max_edges=1_000).toPandas().drop(columns="week_start")
+
+    ties = [("a", "b", 1.5), ("b", "c", 2.0), ("c", "a", 1.0), ("e", "a", 1.0), ("b", "e", 1.0)]
+    expected, facts = node_metrics(_frame(ties), groups={"a": "w", "b": "w", "c": "x"},
+                                   seed=week.toordinal())
+    assert got["person"].tolist() == ["a", "b", "c", "e"]
+    _assert_same_frames(got.sort_values("person").reset_index(drop=True), expected)
+    assert got["week_modularity"].tolist() == pytest.approx([facts.modularity] * 4, abs=1e-12)
+    # Open two-paths by hand (a, b: w; c: x; e: unassigned): a->b->c and a->b->e make b a
+    # representative twice, c->a->b and e->a->b make a a gatekeeper twice, b->c->a and b->e->a
+    # make c and e itinerants. With b as y or a as x the roles would differ.
+    roles = got.set_index("person")[list(BROKERAGE_ROLES)].astype(int)
+    assert roles.to_dict("index") == {
+        "a": {"coordinator": 0, "gatekeeper": 2, "representative": 0, "liaison": 0, "itinerant": 0},
+        "b": {"coordinator": 0, "gatekeeper": 0, "representative": 2, "liaison": 0, "itinerant": 0},
+        "c": {"coordinator": 0, "gatekeeper": 0, "representative": 0, "liaison": 0, "itinerant": 1},
+        "e": {"coordinator": 0, "gatekeeper": 0, "representative": 0, "liaison": 0, "itinerant": 1},
+    }
 
 
 def test_weekly_node_metrics_of_no_edges_is_empty(spark):
