@@ -18,8 +18,8 @@ MIB = 1024 * 1024
 
 def _rss_each(procs: list[psutil.Process]) -> list[tuple[psutil.Process, int]]:
     """RSS of each process, leaving out the JVM's short-lived children other than Python: the
-    chmod, readlink and rm calls of Hadoop's local file system (about 60 in the last 20 s of
-    a 50k run, counted once). Between the spawn and the exec such a child shares the JVM's
+    chmod, readlink and rm calls of Hadoop's local file system, about 60 in the last 20 s of
+    a 50k run. Between the spawn and the exec such a child shares the JVM's
     address space, so its RSS is the JVM's whole 4-5 GiB once more: caught in one 50 ms
     sample, it made a 50k run's tree 10.3 GiB."""
     seen = []
@@ -221,17 +221,12 @@ class Measurement:
         }
 
 
-def release_memory() -> None:
-    """Give freed memory back to the OS before a stage, so that its RSS delta is its own (glibc
-    and Arrow's pool otherwise keep what an earlier engine freed resident, and the next engine
-    reuses it without growing RSS)."""
-    release_freed_memory()
-
-
 def timed(fn, *, tree: bool = False):
     """Run fn() once: (result, wall seconds, PeakRSS); mem.other_load = cores used by the rest
     of the machine meanwhile."""
-    release_memory()
+    # Freed memory back to the OS first, so that the stage's RSS delta is its own: glibc and
+    # Arrow's pool keep what an earlier engine freed, and the next one reuses it unseen.
+    release_freed_memory()
     with OtherLoad() as load, PeakRSS(tree=tree) as mem:
         t0 = time.perf_counter()
         result = fn()
