@@ -12,17 +12,14 @@ from __future__ import annotations
 import ctypes
 import gc
 
+import pyarrow as pa
+
 
 def release_freed_memory() -> None:
     """Collect garbage, then return the free pages of Arrow's pool and of glibc's heap."""
     gc.collect()
-    try:
-        import pyarrow as pa
-
-        pa.default_memory_pool().release_unused()
-    except Exception:  # noqa: BLE001 - best effort: an allocator without the call keeps its pages
-        pass
+    pa.default_memory_pool().release_unused()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
+    except (OSError, AttributeError):  # not glibc: its allocator keeps the pages
         pass

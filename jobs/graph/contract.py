@@ -38,6 +38,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pyarrow as pa
+
 NODE_COLUMNS = (
     ("person", "string"),
     ("pagerank", "double"),
@@ -67,6 +69,11 @@ WEEK_COLUMNS = (
 
 NODE_METRICS_SCHEMA = ", ".join(
     f"{name} {kind}" for name, kind in (("week_start", "date"), *NODE_COLUMNS, *WEEK_COLUMNS)
+)
+# The same schema as the Arrow table a week's task returns (jobs/graph/local_engine.py).
+_ARROW_TYPES = {"string": pa.string(), "double": pa.float64(), "long": pa.int64(), "date": pa.date32()}
+NODE_METRICS_ARROW_SCHEMA = pa.schema(
+    [(name, _ARROW_TYPES[kind]) for name, kind in (("week_start", "date"), *NODE_COLUMNS, *WEEK_COLUMNS)]
 )
 UNASSIGNED_GROUP = "(unassigned)"
 

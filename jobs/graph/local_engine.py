@@ -219,6 +219,10 @@ def _eigenvector(undirected: ig.Graph, members: np.ndarray) -> np.ndarray:
     return vector / np.linalg.norm(vector)
 
 
+_EDGE_SCHEMA = pa.schema([("src", pa.string()), ("dst", pa.string()), ("weight", pa.float64()),
+                          ("src_group", pa.string()), ("dst_group", pa.string())])
+
+
 @dataclass(frozen=True)
 class _Ties:
     """One week's directed graph as node indexes: node i is names[i] (names sorted, so index
@@ -238,30 +242,14 @@ def _one_tie_per_pair(names: np.ndarray, src: np.ndarray, dst: np.ndarray, weigh
     return _Ties(names, pair // n, pair % n, np.bincount(at, weights=weight), group)
 
 
-def _ties_of_frame(edges: pd.DataFrame, groups: Mapping[str, str] | None) -> _Ties | None:
-    """The ties of src, dst, weight rows (pandas); None when no row has two different ends."""
-    keep = edges["src"].notna() & edges["dst"].notna() & (edges["src"] != edges["dst"])
-    rows = edges.loc[keep, ["src", "dst", "weight"]]
-    if rows.empty:
-        return None
-    codes, uniques = pd.factorize(np.concatenate([rows["src"].to_numpy(object), rows["dst"].to_numpy(object)]))
-    order = np.argsort(uniques, kind="stable")
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    names = uniques[order]
-    group = None if groups is None else \
-        pd.Series(names).map(dict(groups)).fillna(UNASSIGNED_GROUP).to_numpy(object)
-    return _one_tie_per_pair(names, rank[codes[: len(rows)]], rank[codes[len(rows):]],
-                             rows["weight"].to_numpy(np.float64), group)
-
-
 def _sorted_unique(values: pa.ChunkedArray) -> pa.Array:
     unique = pc.unique(values)
     return unique.take(pc.sort_indices(unique))
 
 
 def _ties_of_table(table: pa.Table, with_groups: bool) -> _Ties | None:
-    """The same ties from an Arrow table of one week (what Spark hands a task): the names stay
+    """The ties of one week's Arrow table (what Spark hands a task; `node_metrics` makes one
+    from its frame), None when no row has two different ends. The names stay
     in Arrow buffers and are coded there, so the week never becomes millions of Python strings
     (a 50k-person week's edges took ~400 MiB as a pandas frame). With `with_groups`, each
     person's group is the smallest non-null label of src_group / dst_group on their rows, and
@@ -310,7 +298,13 @@ def node_metrics(
     `seed` (>= 0) fixes Louvain's and the betweenness sampling's randomness: reruns give the
     same result.
     """
-    ties = _ties_of_frame(edges, groups)
+    columns = {"src": edges["src"], "dst": edges["dst"], "weight": edges["weight"]}
+    if groups is not None:  # as the Spark task gets them: each end's label, null when unknown
+        label = dict(groups)
+        columns |= {"src_group": edges["src"].map(label), "dst_group": edges["dst"].map(label)}
+    table = pa.Table.from_pandas(pd.DataFrame(columns), schema=pa.schema([_EDGE_SCHEMA.field(c) for c in columns]),
+                                 preserve_index=False)
+    ties = _ties_of_table(table, with_groups=groups is not None)
     if ties is None:
         return _empty_frame(), WeekFacts(modularity=None, betweenness_error_bound=None)
     return _week_metrics(ties, seed, exact_betweenness_max_nodes, betweenness_epsilon, betweenness_delta)
@@ -474,11 +468,6 @@ def _empty_frame() -> pd.DataFrame:
     return frame
 
 
-_KINDS_IN_ARROW = {"string": pa.string(), "double": pa.float64(), "long": pa.int64(), "date": pa.date32()}
-_ARROW_SCHEMA = pa.schema([(name, _KINDS_IN_ARROW[kind]) for name, kind in
-                           (("week_start", "date"), *NODE_COLUMNS, *contract.WEEK_COLUMNS)])
-
-
 def weekly_node_metrics(
     edges_df: DataFrame,
     max_edges: int,
@@ -515,7 +504,8 @@ def weekly_node_metrics(
             ("betweenness_error_bound", facts.betweenness_error_bound),
         ):
             frame[column] = np.nan if value is None else np.float64(value)  # NaN -> null
-        result = pa.Table.from_pandas(frame, schema=_ARROW_SCHEMA, preserve_index=False)
+        result = pa.Table.from_pandas(frame, schema=contract.NODE_METRICS_ARROW_SCHEMA,
+                                         preserve_index=False)
         del ties, frame
         release_freed_memory()  # the worker outlives the task (jobs/memory.py)
         return result
