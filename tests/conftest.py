@@ -30,11 +30,30 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def spark():
-    from jobs.spark import get_spark
+    """The suite's session interprets expressions, as every run of the suite's size does
+    (jobs/spark.py, expressions_for): the tests' own reads of the lake and the transforms and
+    gates they call directly would otherwise compile code for every query of a few hundred
+    rows. A test that needs compiled expressions asks for `compiled_expressions`."""
+    from jobs.spark import INTERPRETED, get_spark
 
     session = get_spark("ona-tests")
+    for key, value in INTERPRETED.items():
+        session.conf.set(key, value)
     yield session
     session.stop()
+
+
+@pytest.fixture
+def compiled_expressions(spark):
+    """The session compiles expressions during the test (Spark's defaults), as a large run does."""
+    from jobs.spark import INTERPRETED
+
+    saved = {key: spark.conf.get(key, None) for key in INTERPRETED}
+    for key in INTERPRETED:
+        spark.conf.unset(key)
+    yield
+    for key, value in saved.items():
+        spark.conf.set(key, value) if value is not None else spark.conf.unset(key)
 
 
 @pytest.fixture(scope="session")

@@ -83,6 +83,7 @@ def test_a_run_below_the_limit_interprets_and_the_session_gets_its_settings_back
 
 def test_a_value_the_caller_had_set_is_put_back_even_after_an_error(spark, monkeypatch):
     monkeypatch.setenv("ONA_INTERPRETED_BELOW_ROWS", "10")
+    suite_value = spark.conf.get(FACTORY, None)
     spark.conf.set(FACTORY, "CODEGEN_ONLY")
     try:
         with pytest.raises(RuntimeError, match="inside"):
@@ -90,7 +91,7 @@ def test_a_value_the_caller_had_set_is_put_back_even_after_an_error(spark, monke
                 raise RuntimeError("inside")
         assert spark.conf.get(FACTORY) == "CODEGEN_ONLY"
     finally:
-        spark.conf.unset(FACTORY)
+        spark.conf.set(FACTORY, suite_value) if suite_value is not None else spark.conf.unset(FACTORY)
 
 
 def test_overlapping_runs_keep_interpreting_until_the_last_one_ends(spark, monkeypatch):
