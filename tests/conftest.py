@@ -53,7 +53,10 @@ def compiled_expressions(spark):
         spark.conf.unset(key)
     yield
     for key, value in saved.items():
-        spark.conf.set(key, value) if value is not None else spark.conf.unset(key)
+        if value is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, value)
 
 
 @pytest.fixture(scope="session")
@@ -66,9 +69,11 @@ def small_org(spark, tmp_path_factory):
 
 
 @pytest.fixture
-def expression_modes(spark, monkeypatch) -> list[str]:
+def expression_modes(spark, monkeypatch, compiled_expressions) -> list[str]:
     """How the session ran expressions ("interpreted" or "compiled", jobs/spark.py's
-    expressions_for) each time a build computed its gold frames during the test."""
+    expressions_for) each time a build computed its gold frames during the test. The test
+    starts compiled (Spark's defaults, not the suite's), so a build that interprets is one
+    that chose to."""
     from jobs.stages import gold as gold_stage
 
     real_gold_frames, modes = gold_stage.gold_frames, []

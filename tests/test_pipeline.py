@@ -359,7 +359,7 @@ def _values(frame, keys):
 
 
 def test_a_run_killed_between_writes_leaves_the_week_as_it_was_and_the_next_build_repairs_it(
-        org, spark, monkeypatch, expression_modes, compiled_expressions):
+        org, spark, monkeypatch, expression_modes):
     """A build killed (SIGKILL) after its second gold table: every table of the week is still
     the previous run's, through quality/published_weeks. Then the next build of the week
     publishes it again and removes what the killed run left. (What `ona run` shows a person

@@ -91,7 +91,10 @@ def test_a_value_the_caller_had_set_is_put_back_even_after_an_error(spark, monke
                 raise RuntimeError("inside")
         assert spark.conf.get(FACTORY) == "CODEGEN_ONLY"
     finally:
-        spark.conf.set(FACTORY, suite_value) if suite_value is not None else spark.conf.unset(FACTORY)
+        if suite_value is None:
+            spark.conf.unset(FACTORY)
+        else:
+            spark.conf.set(FACTORY, suite_value)
 
 
 def test_overlapping_runs_keep_interpreting_until_the_last_one_ends(spark, monkeypatch):
