@@ -169,6 +169,20 @@ def interpreted_below_rows() -> int:
     return int(value)
 
 
+def current_settings(spark: SparkSession, keys: Iterable[str]) -> dict[str, str | None]:
+    """The session's values of `keys` (None: not set), to put back with `apply_settings`."""
+    return {key: spark.conf.get(key, None) for key in keys}
+
+
+def apply_settings(spark: SparkSession, settings: dict[str, str | None]) -> None:
+    """Sets each key to its value; None unsets it (Spark's default again)."""
+    for key, value in settings.items():
+        if value is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, value)
+
+
 class _Interpretation:
     """The session's expression mode, shared by the runs in progress: the first small run
     switches to interpreted expressions, the last one to finish puts back what was set before.
@@ -183,20 +197,15 @@ class _Interpretation:
     def enter(self, spark: SparkSession) -> None:
         with self.lock:
             if self.users == 0:
-                self.saved = {key: spark.conf.get(key, None) for key in INTERPRETED}
-                for key, value in INTERPRETED.items():
-                    spark.conf.set(key, value)
+                self.saved = current_settings(spark, INTERPRETED)
+                apply_settings(spark, INTERPRETED)
             self.users += 1
 
     def leave(self, spark: SparkSession) -> None:
         with self.lock:
             self.users -= 1
             if self.users == 0:
-                for key, value in self.saved.items():
-                    if value is None:
-                        spark.conf.unset(key)
-                    else:
-                        spark.conf.set(key, value)
+                apply_settings(spark, self.saved)
 
 
 _interpretation = _Interpretation()

@@ -34,11 +34,10 @@ def spark():
     (jobs/spark.py, expressions_for): the tests' own reads of the lake and the transforms and
     gates they call directly would otherwise compile code for every query of a few hundred
     rows. A test that needs compiled expressions asks for `compiled_expressions`."""
-    from jobs.spark import INTERPRETED, get_spark
+    from jobs.spark import INTERPRETED, apply_settings, get_spark
 
     session = get_spark("ona-tests")
-    for key, value in INTERPRETED.items():
-        session.conf.set(key, value)
+    apply_settings(session, INTERPRETED)
     yield session
     session.stop()
 
@@ -46,17 +45,12 @@ def spark():
 @pytest.fixture
 def compiled_expressions(spark):
     """The session compiles expressions during the test (Spark's defaults), as a large run does."""
-    from jobs.spark import INTERPRETED
+    from jobs.spark import INTERPRETED, apply_settings, current_settings
 
-    saved = {key: spark.conf.get(key, None) for key in INTERPRETED}
-    for key in INTERPRETED:
-        spark.conf.unset(key)
+    saved = current_settings(spark, INTERPRETED)
+    apply_settings(spark, dict.fromkeys(INTERPRETED))
     yield
-    for key, value in saved.items():
-        if value is None:
-            spark.conf.unset(key)
-        else:
-            spark.conf.set(key, value)
+    apply_settings(spark, saved)
 
 
 @pytest.fixture(scope="session")

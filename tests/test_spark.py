@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from jobs.spark import concurrently, expressions_for
+from jobs.spark import apply_settings, concurrently, current_settings, expressions_for
 
 WHOLE_STAGE, FACTORY = "spark.sql.codegen.wholeStage", "spark.sql.codegen.factoryMode"
 
@@ -68,9 +68,15 @@ def _mode(spark) -> tuple[str | None, str | None]:
     return spark.conf.get(WHOLE_STAGE, None), spark.conf.get(FACTORY, None)
 
 
-def test_a_run_below_the_limit_interprets_and_the_session_gets_its_settings_back(spark, monkeypatch):
+# The suite's session interprets (tests/conftest.py): the tests that check a switch to
+# interpreted expressions start from Spark's compiled defaults, or the check would hold anyway.
+
+
+def test_a_run_below_the_limit_interprets_and_the_session_gets_its_settings_back(
+        spark, monkeypatch, compiled_expressions):
     monkeypatch.setenv("ONA_INTERPRETED_BELOW_ROWS", "1000")
     before = _mode(spark)
+    assert before == (None, None)
     with expressions_for(spark, 999) as interpreted:
         assert interpreted
         assert _mode(spark) == ("false", "NO_CODEGEN")
@@ -83,7 +89,7 @@ def test_a_run_below_the_limit_interprets_and_the_session_gets_its_settings_back
 
 def test_a_value_the_caller_had_set_is_put_back_even_after_an_error(spark, monkeypatch):
     monkeypatch.setenv("ONA_INTERPRETED_BELOW_ROWS", "10")
-    suite_value = spark.conf.get(FACTORY, None)
+    suite_settings = current_settings(spark, [FACTORY])
     spark.conf.set(FACTORY, "CODEGEN_ONLY")
     try:
         with pytest.raises(RuntimeError, match="inside"):
@@ -91,17 +97,15 @@ def test_a_value_the_caller_had_set_is_put_back_even_after_an_error(spark, monke
                 raise RuntimeError("inside")
         assert spark.conf.get(FACTORY) == "CODEGEN_ONLY"
     finally:
-        if suite_value is None:
-            spark.conf.unset(FACTORY)
-        else:
-            spark.conf.set(FACTORY, suite_value)
+        apply_settings(spark, suite_settings)
 
 
-def test_overlapping_runs_keep_interpreting_until_the_last_one_ends(spark, monkeypatch):
+def test_overlapping_runs_keep_interpreting_until_the_last_one_ends(spark, monkeypatch, compiled_expressions):
     """Two runs in threads of one process (ingest DAG tasks in one worker): the first to end
     must not switch the other back to compiled in the middle of its work."""
     monkeypatch.setenv("ONA_INTERPRETED_BELOW_ROWS", "10")
     before = _mode(spark)
+    assert before == (None, None)
     first_inside, first_done = threading.Event(), threading.Event()
     seen = []
 
