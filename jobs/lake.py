@@ -17,8 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StructType
 
 from jobs.lake_location import is_local, join, location
+from jobs.spark import session_conf
 from schemas import RUN_ID, Table
 from schemas.quality import PUBLISHED_WEEKS_TABLE
 
@@ -383,22 +383,6 @@ def _location(lake: Path | str, table: Table | str) -> str:
     return table_path(lake, table) if isinstance(table, Table) else join(lake, table)
 
 
-@contextmanager
-def _session_conf(spark: SparkSession, values: dict[str, str]) -> Iterator[None]:
-    """Set session confs for a block and put back what was there (set or unset)."""
-    before = {key: spark.conf.get(key, None) for key in values}
-    for key, value in values.items():
-        spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        for key, value in before.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
-
-
 def vacuum(spark: SparkSession, lake: Path | str, table: Table | str, retain_hours: float) -> None:
     """VACUUM one table: delete the data files no version younger than ``retain_hours`` needs.
 
@@ -407,7 +391,7 @@ def vacuum(spark: SparkSession, lake: Path | str, table: Table | str, retain_hou
     conf = {VACUUM_LOGGING: "true", LISTING_PARALLELISM: str(max(2, spark.sparkContext.defaultParallelism))}
     if retain_hours < DELTA_MIN_RETAIN_HOURS:
         conf[RETENTION_CHECK] = "false"
-    with _session_conf(spark, conf):
+    with session_conf(spark, conf):
         DeltaTable.forPath(spark, _location(lake, table)).vacuum(float(retain_hours))
 
 

@@ -16,7 +16,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -169,18 +169,24 @@ def interpreted_below_rows() -> int:
     return int(value)
 
 
-def current_settings(spark: SparkSession, keys: Iterable[str]) -> dict[str, str | None]:
-    """The session's values of `keys` (None: not set), to put back with `apply_settings`."""
-    return {key: spark.conf.get(key, None) for key in keys}
+@contextmanager
+def session_conf(spark: SparkSession, values: dict[str, str | None]) -> Iterator[None]:
+    """Session settings for a block (None: unset, Spark's default), then what was there before
+    is put back (set or unset), even after an error."""
+    before = {key: spark.conf.get(key, None) for key in values}
 
+    def apply(settings: dict[str, str | None]) -> None:
+        for key, value in settings.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
-def apply_settings(spark: SparkSession, settings: dict[str, str | None]) -> None:
-    """Sets each key to its value; None unsets it (Spark's default again)."""
-    for key, value in settings.items():
-        if value is None:
-            spark.conf.unset(key)
-        else:
-            spark.conf.set(key, value)
+    apply(values)
+    try:
+        yield
+    finally:
+        apply(before)
 
 
 class _Interpretation:
@@ -192,20 +198,19 @@ class _Interpretation:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.users = 0
-        self.saved: dict[str, str | None] = {}
+        self.settings = ExitStack()  # holds the session_conf block while a small run is in progress
 
     def enter(self, spark: SparkSession) -> None:
         with self.lock:
             if self.users == 0:
-                self.saved = current_settings(spark, INTERPRETED)
-                apply_settings(spark, INTERPRETED)
+                self.settings.enter_context(session_conf(spark, INTERPRETED))
             self.users += 1
 
-    def leave(self, spark: SparkSession) -> None:
+    def leave(self) -> None:
         with self.lock:
             self.users -= 1
             if self.users == 0:
-                apply_settings(spark, self.saved)
+                self.settings.close()
 
 
 _interpretation = _Interpretation()
@@ -223,7 +228,7 @@ def expressions_for(spark: SparkSession, rows: int) -> Iterator[bool]:
     try:
         yield True
     finally:
-        _interpretation.leave(spark)
+        _interpretation.leave()
 
 
 def _quiet_jvm_logger(spark: SparkSession, name: str) -> None:

@@ -34,10 +34,11 @@ def spark():
     (jobs/spark.py, expressions_for): the tests' own reads of the lake and the transforms and
     gates they call directly would otherwise compile code for every query of a few hundred
     rows. A test that needs compiled expressions asks for `compiled_expressions`."""
-    from jobs.spark import INTERPRETED, apply_settings, get_spark
+    from jobs.spark import INTERPRETED, get_spark
 
     session = get_spark("ona-tests")
-    apply_settings(session, INTERPRETED)
+    for key, value in INTERPRETED.items():
+        session.conf.set(key, value)
     yield session
     session.stop()
 
@@ -45,12 +46,10 @@ def spark():
 @pytest.fixture
 def compiled_expressions(spark):
     """The session compiles expressions during the test (Spark's defaults), as a large run does."""
-    from jobs.spark import INTERPRETED, apply_settings, current_settings
+    from jobs.spark import INTERPRETED, session_conf
 
-    saved = current_settings(spark, INTERPRETED)
-    apply_settings(spark, dict.fromkeys(INTERPRETED))
-    yield
-    apply_settings(spark, saved)
+    with session_conf(spark, dict.fromkeys(INTERPRETED)):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from jobs.spark import apply_settings, concurrently, current_settings, expressions_for
+from jobs.spark import concurrently, expressions_for, session_conf
 
 WHOLE_STAGE, FACTORY = "spark.sql.codegen.wholeStage", "spark.sql.codegen.factoryMode"
 
@@ -89,15 +89,11 @@ def test_a_run_below_the_limit_interprets_and_the_session_gets_its_settings_back
 
 def test_a_value_the_caller_had_set_is_put_back_even_after_an_error(spark, monkeypatch):
     monkeypatch.setenv("ONA_INTERPRETED_BELOW_ROWS", "10")
-    suite_settings = current_settings(spark, [FACTORY])
-    spark.conf.set(FACTORY, "CODEGEN_ONLY")
-    try:
+    with session_conf(spark, {FACTORY: "CODEGEN_ONLY"}):
         with pytest.raises(RuntimeError, match="inside"):
             with expressions_for(spark, 0):
                 raise RuntimeError("inside")
         assert spark.conf.get(FACTORY) == "CODEGEN_ONLY"
-    finally:
-        apply_settings(spark, suite_settings)
 
 
 def test_overlapping_runs_keep_interpreting_until_the_last_one_ends(spark, monkeypatch, compiled_expressions):
