@@ -31,7 +31,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StructType
 
 from jobs.lake_location import is_local, join, location
-from jobs.spark import session_conf
+from jobs.spark import empty_frame, session_conf
 from schemas import RUN_ID, Table
 from schemas.quality import PUBLISHED_WEEKS_TABLE
 
@@ -151,7 +151,7 @@ def read(spark: SparkSession, lake: Path | str, table: Table) -> DataFrame:
     """The table, or an empty frame of its schema when it was never written."""
     if exists(spark, lake, table):
         return spark.read.format("delta").load(table_path(lake, table))
-    return spark.createDataFrame([], table.stored_schema)
+    return empty_frame(spark, table.stored_schema)
 
 
 def row_count(spark: SparkSession, lake: Path | str, table: Table) -> int:

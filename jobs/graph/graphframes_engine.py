@@ -61,6 +61,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.graph.contract import BROKERAGE_ROLES, NODE_METRICS_SCHEMA, UNASSIGNED_GROUP
+from jobs.spark import empty_frame
 
 log = logging.getLogger("ona.graph.graphframes")
 
@@ -125,7 +126,7 @@ def weekly_node_metrics_graphframes(
 
     vertices, directed, pairs = _graph_tables(edges_df, has_groups)
     if not vertices.take(1):
-        return spark.createDataFrame([], NODE_METRICS_SCHEMA)
+        return empty_frame(spark, NODE_METRICS_SCHEMA)
     # Both directions of every undirected pair: U as GraphFrames sees an undirected graph.
     undirected = _materialise(
         pairs.unionByName(pairs.select(F.col("dst").alias("src"), F.col("src").alias("dst"), "weight")))

@@ -20,7 +20,7 @@ from jobs.config import Settings
 from jobs.graph.contract import NODE_METRICS_SCHEMA
 from jobs.graph.graphframes_engine import weekly_node_metrics_graphframes
 from jobs.graph.local_engine import weekly_node_metrics
-from jobs.spark import computed, computed_together
+from jobs.spark import computed, computed_together, empty_frame
 from jobs.transforms import change, cohesion, gold
 from schemas.gold import (
     EDGES_WEEKLY,
@@ -89,7 +89,7 @@ def node_metrics(edges_df: DataFrame, people_df: DataFrame, engines: Mapping[dat
         else:
             frames.append(weekly_node_metrics_graphframes(week_edges_df, harmonic_landmarks=rules.harmonic_landmarks))
     if not frames:
-        return edges_df.sparkSession.createDataFrame([], NODE_METRICS_SCHEMA)
+        return empty_frame(edges_df.sparkSession, NODE_METRICS_SCHEMA)
     result = frames[0]
     for frame in frames[1:]:
         result = result.unionByName(frame)
