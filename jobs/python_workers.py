@@ -5,7 +5,7 @@ Spark starts its Python daemon with pyspark's own zip, py4j's zip and spark-core
 of PYTHONPATH. Before every Python task a worker calls `importlib.invalidate_caches()`, and on
 Python 3.11 each zip importer then reads its archive's directory again (1,328 files in
 pyspark.zip alone): about 250 ms of CPU per task, whatever the task does. A tiny Python task
-(the two that turn a list into a DataFrame) took 490 ms instead of 196 ms, and a small build
+(a map over two partitions) took 528 ms instead of 209 ms, and a small build
 runs dozens of them (docs/performance.md, "Python tasks").
 
 In a local session the workers run the driver's interpreter (jobs/spark.py), whose virtualenv
@@ -23,15 +23,13 @@ import os
 import sys
 from importlib.machinery import PathFinder
 
-# What Spark adds (PythonUtils.sparkPythonPath): pyspark.zip, py4j-<version>-src.zip and the jar
-# that holds spark-core.
-SPARK_ARCHIVES = ("pyspark.zip", "py4j-")
-
 
 def is_spark_archive(entry: str) -> bool:
+    """One of what Spark adds (PythonUtils.sparkPythonPath): pyspark.zip, py4j-<version>-src.zip
+    and the jar that holds spark-core. No jar holds Python we import."""
     name = os.path.basename(entry)
-    return os.path.isfile(entry) and (name == SPARK_ARCHIVES[0] or (name.startswith(SPARK_ARCHIVES[1]) and name.endswith(".zip"))
-                                      or name.endswith(".jar"))
+    is_py4j_zip = name.startswith("py4j-") and name.endswith(".zip")
+    return os.path.isfile(entry) and (name == "pyspark.zip" or is_py4j_zip or name.endswith(".jar"))
 
 
 def without_spark_archives(path: list[str]) -> list[str]:
