@@ -31,7 +31,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StructType
 
 from jobs.lake_location import is_local, join, location
-from jobs.spark import empty_frame, session_conf
+from jobs.frames import empty_frame
+from jobs.spark import session_conf
 from schemas import RUN_ID, Table
 from schemas.quality import PUBLISHED_WEEKS_TABLE
 

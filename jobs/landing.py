@@ -39,6 +39,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs import lake
+from jobs.frames import frame_from_rows
 from jobs.privacy.pseudonym import Pseudonymiser
 from jobs.sources.registry import KINDS, READY_FLAG
 from schemas.state import LANDING_MANIFEST
@@ -206,7 +207,7 @@ def record(spark: SparkSession, lake_root: Path | str, units: list[LandingUnit],
                                               run_id, now)
     if not rows:
         return
-    df = spark.createDataFrame(list(rows.values()), LANDING_MANIFEST.schema)
+    df = frame_from_rows(spark, rows.values(), LANDING_MANIFEST.schema)
     same = "t.content_hash = s.content_hash"
     sources = tuple(sorted({source for source, _ in rows}))
     lake.merge_rows(spark, lake_root, LANDING_MANIFEST, df, clauses=lambda merge: (

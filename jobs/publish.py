@@ -26,6 +26,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import lake
+from jobs.frames import frame_from_rows
 from jobs.spark import concurrently
 from schemas import RUN_ID, Table
 from schemas.gold import GOLD_TABLES
@@ -65,7 +66,7 @@ def make_current(spark: SparkSession, lake_root: Path | str, weeks: list[date], 
     now = datetime.now(timezone.utc)
     rows = [(week, run_id, now, build_started_at) for week in sorted(set(weeks))]
     lake.merge_rows(spark, lake_root, PUBLISHED_WEEKS_TABLE,
-                    spark.createDataFrame(rows, PUBLISHED_WEEKS_TABLE.schema))
+                    frame_from_rows(spark, rows, PUBLISHED_WEEKS_TABLE.schema))
     superseded = F.col("week_start").isin(sorted(set(weeks))) & (
         F.col(RUN_ID).isNull() | (F.col(RUN_ID) != F.lit(run_id)))
     concurrently(lambda table: lake.delete_rows(spark, lake_root, table, superseded), RUN_TABLES)

@@ -21,7 +21,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import StructType
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JARS_DIR = PROJECT_ROOT / ".cache" / "jars"
@@ -110,13 +109,6 @@ def get_spark(app_name: str = "ona", launch_conf: tuple[tuple[str, str], ...] = 
     if not spark.conf.get("spark.checkpoint.dir", None):
         spark.sparkContext.setCheckpointDir(str(checkpoint_dir))
     return spark
-
-
-def empty_frame(spark: SparkSession, schema: StructType) -> DataFrame:
-    """A frame of no rows with exactly this schema, that runs no task: made from a list, even an
-    empty one, PySpark parallelises it and turns it into rows in Python tasks (about 150-250 ms
-    more each time a query reads it, docs/performance.md, "Python tasks")."""
-    return spark.createDataFrame(spark.sparkContext.emptyRDD(), schema)
 
 
 def computed(df: DataFrame) -> DataFrame:

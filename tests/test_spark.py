@@ -135,17 +135,3 @@ def test_a_bad_row_limit_is_refused_before_a_build_starts(monkeypatch, tmp_path,
     with pytest.raises(ValueError, match="ONA_INTERPRETED_BELOW_ROWS must be a whole number"):
         pipeline.run(None, tmp_path / "lake")
     assert not (tmp_path / "lake").exists()
-
-
-def test_an_empty_frame_keeps_its_schema_and_has_no_partition_to_run(spark):
-    from pyspark.sql.types import ArrayType, LongType, StringType, StructField, StructType
-
-    from jobs.spark import empty_frame
-
-    schema = StructType([StructField("person", StringType(), False), StructField("degree", LongType(), True),
-                         StructField("groups", ArrayType(StringType(), False), True)])
-    df = empty_frame(spark, schema)
-
-    assert df.schema == schema  # NOT NULL and element nullability as given
-    assert df.rdd.getNumPartitions() == 0  # no task reads it (a list's frame has one per core)
-    assert df.count() == 0

@@ -59,9 +59,10 @@ from graphframes import GraphFrame
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import DoubleType, LongType, StructField, StructType
 
 from jobs.graph.contract import BROKERAGE_ROLES, NODE_METRICS_SCHEMA, UNASSIGNED_GROUP
-from jobs.spark import empty_frame
+from jobs.frames import empty_frame, frame_from_rows
 
 log = logging.getLogger("ona.graph.graphframes")
 
@@ -370,9 +371,11 @@ def _check(state: DataFrame) -> tuple[DataFrame, float, str]:
         )
         .collect()
     )
-    scales = state.sparkSession.createDataFrame(
+    scales = frame_from_rows(
+        state.sparkSession,
         [(r["wk"], 1.0 / r["rank_sum"], 1.0 / r["y_norm"] if r["y_norm"] else 0.0) for r in rows],
-        "wk long, rank_scale double, y_scale double")
+        StructType([StructField("wk", LongType()), StructField("rank_scale", DoubleType()),
+                    StructField("y_scale", DoubleType())]))
     worst, where = -1.0, ""
     for r in rows:
         for vector in ("rank", "y"):

@@ -12,6 +12,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import lake
+from jobs.frames import frame_from_rows
 from schemas.gold import GOLD_TABLES, STAGING_TABLES
 from schemas.quality import APPROVALS_TABLE
 
@@ -27,7 +28,7 @@ def _approvals(spark: SparkSession, lake_root) -> DataFrame:
 
 
 def _set_state(spark: SparkSession, lake_root, rows: list[tuple]) -> None:
-    lake.merge_rows(spark, lake_root, APPROVALS_TABLE, spark.createDataFrame(rows, APPROVALS_TABLE.schema))
+    lake.merge_rows(spark, lake_root, APPROVALS_TABLE, frame_from_rows(spark, rows, APPROVALS_TABLE.schema))
 
 
 def stage(spark: SparkSession, lake_root, frames: dict[str, DataFrame], weeks: list[date], run_id: str) -> None:

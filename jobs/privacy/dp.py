@@ -43,6 +43,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, DoubleType, IntegralType, StructField, StructType
 
 from jobs import lake
+from jobs.frames import frame_from_rows
 from jobs.config import DPRules
 from schemas.quality import PRIVACY_BUDGET_TABLE
 
@@ -174,7 +175,7 @@ def noisy_group_metrics(group_df: DataFrame, rules: DPRules) -> DataFrame:
         tuple(_python_value(v, t) for v, t in zip(row, types))
         for row in noisy[schema.fieldNames()].itertuples(index=False, name=None)
     ]
-    return group_df.sparkSession.createDataFrame(rows, schema)
+    return frame_from_rows(group_df.sparkSession, rows, schema)
 
 
 class BudgetLedger:
@@ -220,5 +221,5 @@ class BudgetLedger:
                 f"{release} needs {epsilon:g}"
             )
         row = [(week, run_id, release, mechanism, float(epsilon), datetime.now(timezone.utc))]
-        df = self.spark.createDataFrame(row, PRIVACY_BUDGET_TABLE.schema)
+        df = frame_from_rows(self.spark, row, PRIVACY_BUDGET_TABLE.schema)
         lake.merge_rows(self.spark, self.lake_root, PRIVACY_BUDGET_TABLE, df)

@@ -29,6 +29,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs import lake
+from jobs.frames import frame_from_rows
 from jobs.privacy.pseudonym import PERSON_PREFIX
 from jobs.privacy.scrub import drops, mentions, scrubbed_columns
 from jobs.sources.registry import EVENT_TIME
@@ -220,7 +221,7 @@ def erase(spark: SparkSession, lake_root: Path | str, pseudonyms: set[str], reas
         tables_vacuumed=vacuumed, weeks_held=[label(w) for w in held],
         weeks_not_rebuilt=[label(w) for w in not_rebuilt], weeks_past_bronze=[label(w) for w in past_bronze],
     )
-    lake.merge_rows(spark, lake_root, ERASURES_TABLE, spark.createDataFrame([record.row()], ERASURES_TABLE.schema))
+    lake.merge_rows(spark, lake_root, ERASURES_TABLE, frame_from_rows(spark, [record.row()], ERASURES_TABLE.schema))
     log.info("erase %s: %d week(s) rebuilt, %d table(s) purged of their history", erasure_id,
              len(rebuilt), vacuumed)
     return record

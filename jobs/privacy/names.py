@@ -55,13 +55,14 @@ def record_name_refs(spark: SparkSession, lake_root: Path | str, refs: Iterable[
     """Add refs not yet known to state/name_refs (first_seen stays that of the first sighting);
     the number of refs offered."""
     from jobs import lake
+    from jobs.frames import frame_from_rows
     from schemas.state import NAME_REFS
 
     refs = sorted(set(refs))
     if not refs:
         return 0
     now = datetime.now(timezone.utc)
-    df = spark.createDataFrame([(r, now) for r in refs], NAME_REFS.schema)
+    df = frame_from_rows(spark, [(r, now) for r in refs], NAME_REFS.schema)
     lake.merge_rows(spark, lake_root, NAME_REFS, df, clauses=lambda merge: merge.whenNotMatchedInsertAll())
     return len(refs)
 

@@ -35,6 +35,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DateType
 
 from jobs import lake
+from jobs.frames import frame_from_rows
 from jobs.config import RetentionRules
 from jobs.sources.registry import EVENT_TIME
 from jobs.weeks import week_start
@@ -111,7 +112,6 @@ def apply_retention(spark: SparkSession, lake_root: Path | str, rules: Retention
             "cutoff": limit, "rows_removed": removed, "vacuum_retain_hours": rules.vacuum_retain_hours,
         })
     if rows:
-        names = RETENTION_RUNS_TABLE.schema.fieldNames()
-        frame = spark.createDataFrame([tuple(r[n] for n in names) for r in rows], RETENTION_RUNS_TABLE.schema)
+        frame = frame_from_rows(spark, rows, RETENTION_RUNS_TABLE.schema)
         lake.merge_rows(spark, lake_root, RETENTION_RUNS_TABLE, frame)
     return rows

@@ -16,6 +16,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs import lake
+from jobs.frames import frame_from_rows
 from schemas.state import PULL_STATE
 
 DOMAINS_NAME = "domains"  # kind "people": comma-separated lower-cased domains of a directory
@@ -41,7 +42,7 @@ def save(spark: SparkSession, lake_root: Path, vendor: str, kind: str, before: d
                for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)]
     if not changed:
         return 0
-    df = spark.createDataFrame(changed, PULL_STATE.schema)
+    df = frame_from_rows(spark, changed, PULL_STATE.schema)
     if not lake.exists(spark, lake_root, PULL_STATE):
         lake.merge_rows(spark, lake_root, PULL_STATE, df.where(F.col("value").isNotNull()))
         return len(changed)

@@ -14,8 +14,9 @@ from functools import reduce
 import great_expectations.expectations as gxe
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import BooleanType, DateType, StructField, StructType
+from pyspark.sql.types import BooleanType, DateType, LongType, StructField, StructType
 
+from jobs.frames import frame_from_rows
 from jobs.privacy.pseudonym import PERSON_PREFIX
 from jobs.quality.checks import DerivedSuite, Flag, SuiteInputs
 from schemas import Table
@@ -301,7 +302,7 @@ def _labels_suites(frames: Mapping[str, DataFrame], inputs: SuiteInputs) -> list
         rows = [(r["week_start"], hash_label(r["label"]) in inputs.name_refs, looks_like_name(r["label"]))
                 for r in found if r["table"] == table.path]
         shown = ", ".join(columns)
-        suites.append(DerivedSuite(table, "labels", spark.createDataFrame(rows, schema), [
+        suites.append(DerivedSuite(table, "labels", frame_from_rows(spark, rows, schema), [
             _only_true("is_known_name", "fail", want=False,
                        check=f"privacy: no label ({shown}) is a person's name seen at ingest (keyed name refs)"),
             _only_true("looks_like_name", "warn", want=False,
@@ -316,10 +317,13 @@ def _week_facts_suite(frames: Mapping[str, DataFrame], inputs: Mapping[date, Map
     PageRank summing to 1 in a week with edges, one network summary row per week."""
     spark = frames[EDGES_WEEKLY.path].sparkSession
     edges, persons, summary = (t.path for t in (EDGES_WEEKLY, PERSON_METRICS_WEEKLY, NETWORK_SUMMARY_WEEKLY))
-    plan = spark.createDataFrame(
+    plan = frame_from_rows(
+        spark,
         [(w, *volume_bounds(inputs[w][edges].trailing_row_counts),
           *volume_bounds(inputs[w][persons].trailing_row_counts)) for w in sorted(inputs)],
-        "week_start date, edges_min long, edges_max long, persons_min long, persons_max long")
+        StructType([StructField("week_start", DateType()),
+                    *(StructField(bound, LongType()) for bound in ("edges_min", "edges_max", "persons_min",
+                                                                   "persons_max"))]))
 
     def rows(path: str, *aggregates: F.Column) -> DataFrame:
         return frames[path].groupBy("week_start").agg(F.count("*").alias(f"{path}_rows"), *aggregates)
@@ -443,8 +447,8 @@ def _freshness_suite(inputs: SuiteInputs, weeks: list[date], spark) -> DerivedSu
 
     n = inputs.max_ingest_age_days
     rows = [(week, age_days(at) <= n) for week in weeks for _, at in inputs.newest_ingests]
-    frame = spark.createDataFrame(rows, StructType([StructField("week_start", DateType(), False),
-                                                    StructField("fresh", BooleanType(), False)]))
+    frame = frame_from_rows(spark, rows, StructType([StructField("week_start", DateType(), False),
+                                                     StructField("fresh", BooleanType(), False)]))
     return DerivedSuite(NETWORK_SUMMARY_WEEKLY, "freshness", frame, [
         _only_true("fresh", "warn",
                    check=f"freshness: the newest ingest of every source is at most {n} days old at build time")

@@ -13,6 +13,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs import lake, publish
+from jobs.frames import frame_from_rows
 from jobs.progress import stage
 from jobs.quality.checks import CheckResult, GateResult, SuiteInputs
 from jobs.quality.gates import newest_ingests, run_gates
@@ -171,5 +172,5 @@ def _record_validation_runs(ctx: RunContext, results: list[GateResult], publishe
     ]
     if rows:  # one row per run, table and week (the table's key), written once: appended
         lake.append_once(ctx.spark, ctx.lake, VALIDATION_RUNS_TABLE,
-                         ctx.spark.createDataFrame(rows, VALIDATION_RUNS_TABLE.schema),
+                         frame_from_rows(ctx.spark, rows, VALIDATION_RUNS_TABLE.schema),
                          write_id=f"validation_runs/{ctx.run_id}")

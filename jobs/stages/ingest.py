@@ -15,6 +15,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs import lake
+from jobs.frames import frame_from_rows
 from jobs.privacy.scrub import drops, scrub
 from jobs.sources.base import ParseOutcome
 from jobs.sources.registry import EVENT_TIME, KINDS
@@ -162,7 +163,7 @@ def _load(ctx: RunContext, source: str, outcome: ParseOutcome, summary: SourceSu
     names = table.schema.fieldNames()
     if unique or replace_file_refs:
         rows = [tuple({**provenance, **row}.get(n) for n in names) for row in unique.values()]
-        rows_df = ctx.spark.createDataFrame(rows, table.schema)
+        rows_df = frame_from_rows(ctx.spark, rows, table.schema)
         if ctx.opt_out.people:
             # Dropped before bronze: rows about them go, their mentions are removed.
             dropped = rows_df.where(drops(table, ctx.opt_out.people)).count()
@@ -176,7 +177,7 @@ def _load(ctx: RunContext, source: str, outcome: ParseOutcome, summary: SourceSu
             (r.record_ref, source, r.reason, ctx.run_id, ctx.started_at, r.file_ref)
             for r in {(r.record_ref, r.reason): r for r in outcome.rejections}.values()
         ]
-        lake.merge_rows(ctx.spark, ctx.lake, q_table, ctx.spark.createDataFrame(q_rows, q_table.schema),
+        lake.merge_rows(ctx.spark, ctx.lake, q_table, frame_from_rows(ctx.spark, q_rows, q_table.schema),
                         replace_file_refs=replace_file_refs)
     if source == "calendar" and (getattr(outcome, "cancelled", None) or getattr(outcome, "declined", None)):
         changed = apply_meeting_changes(ctx, outcome.cancelled, outcome.declined)
@@ -224,8 +225,7 @@ def apply_meeting_changes(ctx: RunContext, cancelled: list[str], declined: list[
     if by_id:
         for row in by_id.values():
             row.update(pulled_at=ctx.started_at, run_id=ctx.run_id)
-        names = table.schema.fieldNames()
-        df = ctx.spark.createDataFrame([tuple(r[n] for n in names) for r in by_id.values()], table.schema)
+        df = frame_from_rows(ctx.spark, by_id.values(), table.schema)
         lake.merge_rows(ctx.spark, ctx.lake, table, df)
     return {record_id: row["starts_at"] for record_id, row in by_id.items()}
 
@@ -243,7 +243,7 @@ def _record_ingest_runs(ctx: RunContext, summaries: list[SourceSummary]) -> None
     if not rows:
         return
     ingested = "+".join(f"{s.source}/{s.origin}" for s in summaries)
-    lake.append_once(ctx.spark, ctx.lake, INGEST_RUNS_TABLE, ctx.spark.createDataFrame(rows, INGEST_RUNS_TABLE.schema),
+    lake.append_once(ctx.spark, ctx.lake, INGEST_RUNS_TABLE, frame_from_rows(ctx.spark, rows, INGEST_RUNS_TABLE.schema),
                      write_id=f"ingest_runs/{ctx.run_id}/{ingested}")
 
 

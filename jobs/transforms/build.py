@@ -20,7 +20,8 @@ from jobs.config import Settings
 from jobs.graph.contract import NODE_METRICS_SCHEMA
 from jobs.graph.graphframes_engine import weekly_node_metrics_graphframes
 from jobs.graph.local_engine import weekly_node_metrics
-from jobs.spark import computed, computed_together, empty_frame
+from jobs.frames import empty_frame
+from jobs.spark import computed, computed_together
 from jobs.transforms import change, cohesion, gold
 from schemas.gold import (
     EDGES_WEEKLY,

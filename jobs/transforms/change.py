@@ -14,7 +14,9 @@ from typing import NamedTuple
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import DateType, DoubleType, LongType, StructField, StructType
 
+from jobs.frames import frame_from_rows
 from jobs.transforms.gold import tie_ends, weeks_frame
 
 WEEK = timedelta(days=7)
@@ -255,13 +257,16 @@ def stable_communities(
         mappings[week], share, next_id = _match_week(by_week.get(week, []), prior_ids, min_overlap, next_id)
         stability.append((week, share))
 
-    mapping_df = spark.createDataFrame(
+    mapping_df = frame_from_rows(
+        spark,
         [(week, raw, stable) for week, mapping in mappings.items() for raw, stable in mapping.items()],
-        "week_start date, community long, stable long",
+        StructType([StructField("week_start", DateType()), StructField("community", LongType()),
+                    StructField("stable", LongType())]),
     )
     membership = members_df.join(F.broadcast(mapping_df), on=["week_start", "community"], how="inner").select(
         "week_start", "person", F.col("stable").alias("community")
     )
     return StableCommunities(
-        membership, spark.createDataFrame(stability, "week_start date, community_stability double")
+        membership, frame_from_rows(spark, stability, StructType([StructField("week_start", DateType()),
+                                                                   StructField("community_stability", DoubleType())]))
     )

@@ -12,8 +12,10 @@ from datetime import date
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import IntegerType, StructField, StructType
 
 from jobs.config import PrivacyRules
+from jobs.frames import frame_from_rows
 from jobs.graph.contract import UNASSIGNED_GROUP
 from jobs.transforms.gold import (
     GROUP_KINDS,
@@ -223,7 +225,8 @@ def onboarding_cohorts(
     """
     k = privacy.min_group_size
     spark = person_weeks_df.sparkSession
-    milestones_df = spark.createDataFrame([(int(w),) for w in sorted(set(milestones))], "weeks_since_hire int")
+    milestones_df = frame_from_rows(spark, [(int(w),) for w in sorted(set(milestones))],
+                                    StructType([StructField("weeks_since_hire", IntegerType())]))
     as_of_df = weeks_frame(spark, as_of_weeks).withColumnRenamed("week_start", "as_of")
 
     metrics_df = person_weeks_df.select(

@@ -11,8 +11,10 @@ from datetime import date
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import DateType, StringType, StructField, StructType
 
 from jobs.config import PrivacyRules, RoleRules
+from jobs.frames import frame_from_rows
 from jobs.graph.contract import BROKERAGE_ROLES, NODE_COLUMNS, UNASSIGNED_GROUP
 from jobs.privacy.pseudonym import PERSON_PREFIX
 from schemas.gold import PERSON_METRICS
@@ -131,7 +133,7 @@ def load_metrics(events_df: DataFrame, people_df: DataFrame) -> DataFrame:
 def weeks_frame(spark, weeks: list[date]) -> DataFrame:
     """One row per week (week_start), ascending: the weeks a transform must answer for, even
     those without a single tie."""
-    return spark.createDataFrame([(w,) for w in sorted(set(weeks))], "week_start date")
+    return frame_from_rows(spark, [(w,) for w in sorted(set(weeks))], StructType([StructField("week_start", DateType())]))
 
 
 def roster_for_weeks(people_df: DataFrame, weeks: list[date]) -> DataFrame:
@@ -321,8 +323,9 @@ def network_summary_weekly(
 ) -> DataFrame:
     """One row per built week, also for a week without a single tie (all counts 0).
     engines: the graph engine each week ran on (docs/engines.md)."""
-    weeks_df = edges_df.sparkSession.createDataFrame(
-        [(w, engines.get(w, "native")) for w in weeks], "week_start date, graph_engine string")
+    weeks_df = frame_from_rows(
+        edges_df.sparkSession, [(w, engines.get(w, "native")) for w in weeks],
+        StructType([StructField("week_start", DateType()), StructField("graph_engine", StringType())]))
     edge_stats_df = edges_df.groupBy("week_start").agg(
         F.count("*").alias("edges"),
         F.sum("weight").alias("total_weight"),
