@@ -41,13 +41,16 @@ def frame_from_rows(spark: SparkSession, rows: Iterable[Sequence | Mapping[str, 
     schema forbids."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
-    rows = list(rows)
+    names = schema.names
+    rows = [tuple(row.get(n) for n in names) if isinstance(row, Mapping) else row for row in rows]
     if not rows:
         return empty_frame(spark, schema)
+    widths = {len(row) for row in rows}
+    if widths != {len(names)}:
+        raise ValueError(f"rows of {sorted(widths)} values for a schema of {len(names)} columns")
     arrow_schema = to_arrow_schema(schema)
     columns = []
-    for position, (field, arrow_field) in enumerate(zip(schema.fields, arrow_schema)):
-        values = [row.get(field.name) if isinstance(row, Mapping) else row[position] for row in rows]
+    for field, arrow_field, values in zip(schema.fields, arrow_schema, zip(*rows)):
         if _needs_a_look(field.dataType):
             values = [_as_pyspark_reads(v, field.dataType, field.name) for v in values]
         try:

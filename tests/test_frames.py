@@ -125,6 +125,12 @@ def test_a_float_in_a_whole_number_map_value_is_refused_not_truncated(spark):
         frame_from_rows(spark, [("m", NINE_UTC, date(2026, 3, 2), None, [], {"bad_uid": 1.5}, None, True)], MEETINGS)
 
 
+def test_a_row_of_another_width_is_refused(spark):
+    schema = StructType([StructField("record_id", StringType(), False), StructField("read", LongType(), True)])
+    with pytest.raises(ValueError, match=r"^rows of \[1, 2\] values for a schema of 2 columns"):
+        frame_from_rows(spark, [("r1", 3), ("r2",)], schema)  # zip would have cut every row to one value
+
+
 def test_many_rows_keep_every_value_in_one_partition_per_core(spark):
     schema = StructType([StructField("n", LongType(), False)])
     df = frame_from_rows(spark, [(n,) for n in range(25_000)], schema)  # three Arrow batches
