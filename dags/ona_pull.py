@@ -15,7 +15,7 @@ from datetime import timedelta
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
 from jobs.assets import BRONZE_ASSETS, path_params
-from jobs.sources.registry import VENDORS, vendor_kinds  # parse-time cheap
+from jobs.source_kinds import VENDORS, vendor_kinds  # parse-time cheap
 
 
 def make_pull_dag(vendor: str, kinds: tuple[str, ...]):

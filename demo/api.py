@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from jobs.privacy.pseudonym import KEY_ENV, KEY_FILE_ENV, create_dev_key
-from jobs.sources.registry import VENDORS, connection_id
+from jobs.source_kinds import VENDORS, connection_id
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The emulated organisation lives in 2026-W14 and W15: the demo's "today" is the Thursday of

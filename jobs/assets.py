@@ -18,7 +18,7 @@ from pathlib import Path
 from airflow.sdk import Asset, AssetWatcher, Param
 
 from jobs.lake_location import location
-from jobs.sources.registry import LANDING_FOLDERS, READY_FLAG  # parse-time cheap (no Spark, no parser)
+from jobs.source_kinds import LANDING_FOLDERS, READY_FLAG  # parse-time cheap (no Spark, no parser)
 from schemas import SOURCES
 
 # READY_FLAG: the triggerer sees it, deletes it and updates that folder's landing asset (one

@@ -25,7 +25,7 @@ def _argument(parse):
 
 def landing_problem(landing: Path) -> str | None:
     """Why a landing folder cannot be ingested (missing, or no file in any source folder)."""
-    from jobs.sources.registry import LANDING_FOLDERS
+    from jobs.source_kinds import LANDING_FOLDERS
 
     if not landing.is_dir():
         return f"no landing folder at {landing}"

@@ -41,7 +41,7 @@ from pyspark.sql import functions as F
 from jobs import lake
 from jobs.frames import frame_from_rows
 from jobs.privacy.pseudonym import Pseudonymiser
-from jobs.sources.registry import KINDS, READY_FLAG
+from jobs.source_kinds import KINDS, READY_FLAG
 from schemas.state import LANDING_MANIFEST
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -133,7 +133,7 @@ def _count_unrecognised(source: str, folder: Path, read: set[Path]) -> int:
     """Files below the folder that no unit holds, except the ``_READY`` flag, hidden files
     (or in hidden folders), the files of a maildir's tmp/ (deliveries under way) and the
     people folder's opt-out list (read by the privacy step, not by a parser)."""
-    from jobs.sources.people import OPT_OUT_FILE
+    from jobs.source_kinds import OPT_OUT_FILE
 
     if not folder.is_dir():
         return 0

@@ -28,6 +28,9 @@ PULL_STATE = Table(
     person_columns=(("value", CONTAINS_TEXT),),
     description="API cursors and item map of `ona pull` (docs/pull.md)",
 )
+# The row (kind "people") under which a vendor's directory pull keeps the internal domains it
+# reported: comma-separated, lower-cased. A run without ONA_INTERNAL_DOMAINS reads them back.
+DOMAINS_NAME = "domains"
 
 # Landed files already ingested (jobs/landing.py): one row per landing unit (an mbox, an .eml,
 # one maildir message, an .ics, a roster CSV, a Slack export folder or zip). A unit whose size

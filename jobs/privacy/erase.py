@@ -32,7 +32,7 @@ from jobs import lake
 from jobs.frames import frame_from_rows
 from jobs.privacy.pseudonym import PERSON_PREFIX
 from jobs.privacy.scrub import drops, mentions, scrubbed_columns
-from jobs.sources.registry import EVENT_TIME
+from jobs.source_kinds import EVENT_TIME
 from jobs.weeks import label, week_start
 from schemas import Table
 from schemas.bronze import BRONZE

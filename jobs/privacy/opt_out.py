@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.privacy.pseudonym import PERSON_PREFIX, Pseudonymiser
-from jobs.sources.people import OPT_OUT_FILE
-from jobs.sources.registry import LANDING_FOLDERS
+from jobs.source_kinds import LANDING_FOLDERS, OPT_OUT_FILE
 
 log = logging.getLogger("ona")
 

@@ -35,9 +35,9 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DateType
 
 from jobs import lake
-from jobs.frames import frame_from_rows
 from jobs.config import RetentionRules
-from jobs.sources.registry import EVENT_TIME
+from jobs.frames import frame_from_rows
+from jobs.source_kinds import EVENT_TIME
 from jobs.weeks import week_start
 from schemas import Table
 from schemas.catalog import all_tables

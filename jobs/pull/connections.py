@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from jobs.pull.http import ApiClient, ApiUnreachable, AuthError, PullError
-from jobs.sources.registry import connection_id
+from jobs.source_kinds import connection_id
 
 
 class NotConfiguredError(PullError):

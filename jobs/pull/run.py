@@ -22,8 +22,9 @@ from pyspark.sql import SparkSession
 from jobs import lake
 from jobs.pull import connections, state
 from jobs.pull.base import DirectoryUser, PullContext, PullOutcome
-from jobs.sources.registry import VENDORS, vendor_kinds
+from jobs.source_kinds import VENDORS, vendor_kinds
 from jobs.weeks import week_start
+from schemas.state import DOMAINS_NAME
 
 log = logging.getLogger("ona.pull")
 
@@ -115,7 +116,7 @@ def pull(lake_root: Path, vendors: list[str] | None = None, weeks: list[date] | 
                 if kind == "people":
                     users = outcome.users
                     if outcome.domains:
-                        pull_ctx.state[state.DOMAINS_NAME] = ",".join(sorted(outcome.domains))
+                        pull_ctx.state[DOMAINS_NAME] = ",".join(sorted(outcome.domains))
                         ctx.pseudo = _with_domains(ctx.pseudo, outcome.domains)
                 kind_summary = SourceSummary(source=kind, origin=vendor, requests=client.sent - sent_before,
                                              resyncs=outcome.resyncs)

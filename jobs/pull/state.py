@@ -19,7 +19,6 @@ from jobs import lake
 from jobs.frames import frame_from_rows
 from schemas.state import PULL_STATE
 
-DOMAINS_NAME = "domains"  # kind "people": comma-separated lower-cased domains of a directory
 
 
 def load(spark: SparkSession, lake_root: Path, vendor: str) -> dict[str, dict[str, str]]:
@@ -51,12 +50,3 @@ def save(spark: SparkSession, lake_root: Path, vendor: str, kind: str, before: d
         .whenMatchedUpdateAll()
         .whenNotMatchedInsertAll(condition="s.value IS NOT NULL")))
     return len(changed)
-
-
-def directory_domains(spark: SparkSession, lake_root: Path) -> set[str]:
-    """Internal domains that the directory pulls recorded."""
-    if not lake.exists(spark, lake_root, PULL_STATE):
-        return set()
-    rows = (lake.read(spark, lake_root, PULL_STATE)
-            .where((F.col("kind") == "people") & (F.col("name") == DOMAINS_NAME)).collect())
-    return {d for r in rows if r["value"] for d in r["value"].split(",") if d}

@@ -22,6 +22,7 @@ from typing import Iterator
 
 from jobs.privacy.names import name_refs
 from jobs.privacy.pseudonym import PERSON_PREFIX, Pseudonymiser, canonical_address
+from jobs.source_kinds import OPT_OUT_FILE
 from jobs.sources.base import ParseOutcome, Rejection, files_under
 
 COLUMNS = ("email", "department", "team", "manager_email", "location", "hire_date", "timezone")
@@ -31,11 +32,6 @@ NAME_COLUMNS = ("name", "full_name", "display_name", "preferred_name", "employee
 NAME_PARTS = (("first_name", "last_name"), ("given_name", "family_name"), ("given_name", "surname"),
               ("first_name", "surname"), ("preferred_name", "last_name"))
 _NAMES = "\x00names"  # the cells key of a row's names: no CSV header can collide with it
-
-
-# The opt-out list lives next to the rosters (docs/privacy.md, "Opt-out") but is not a roster:
-# nobody on it may become a person, a domain or a row.
-OPT_OUT_FILE = "opt_out.csv"
 
 
 def roster_csvs(folder: Path) -> list[Path]:

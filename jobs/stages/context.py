@@ -10,11 +10,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
+from jobs import lake
 from jobs.config import Settings
 from jobs.privacy.opt_out import OptOut, opt_out_path, read_opt_out
 from jobs.privacy.pseudonym import Pseudonymiser, load_key
-from jobs.sources.registry import LANDING_FOLDERS
+from jobs.source_kinds import LANDING_FOLDERS
+from schemas.state import DOMAINS_NAME, PULL_STATE
 
 
 @dataclass
@@ -70,10 +73,17 @@ def internal_domains(landing: Path | None, spark: SparkSession | None = None,
         return frozenset(d.strip().lower() for d in configured.split(",") if d.strip())
     domains = set(roster_domains(landing / LANDING_FOLDERS["people"])) if landing else set()
     if spark is not None and lake_root is not None:
-        from jobs.pull.state import directory_domains
-
-        domains |= directory_domains(spark, lake_root)
+        domains |= _directory_domains(spark, lake_root)
     return frozenset(domains)
+
+
+def _directory_domains(spark: SparkSession, lake_root: Path) -> set[str]:
+    """Internal domains that the directory pulls recorded in state/pull_state."""
+    if not lake.exists(spark, lake_root, PULL_STATE):
+        return set()
+    rows = (lake.read(spark, lake_root, PULL_STATE)
+            .where((F.col("kind") == "people") & (F.col("name") == DOMAINS_NAME)).collect())
+    return {d for r in rows if r["value"] for d in r["value"].split(",") if d}
 
 
 def make_pseudonymiser(landing: Path | None, key_file: str | None = None, spark: SparkSession | None = None,

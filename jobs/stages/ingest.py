@@ -17,8 +17,8 @@ from pyspark.sql import functions as F
 from jobs import lake
 from jobs.frames import frame_from_rows
 from jobs.privacy.scrub import drops, scrub
+from jobs.source_kinds import EVENT_TIME, KINDS
 from jobs.sources.base import ParseOutcome
-from jobs.sources.registry import EVENT_TIME, KINDS
 from jobs.spark import expressions_for
 from jobs.stages.context import RunContext
 from jobs.weeks import buildable_weeks, label, parse_week, week_start

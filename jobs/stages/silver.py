@@ -11,7 +11,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs import lake, publish
-from jobs.sources.registry import EVENT_TIME, KINDS
+from jobs.source_kinds import EVENT_TIME, KINDS
 from jobs.stages.context import RunContext
 from jobs.transforms import silver
 from jobs.weeks import label, week_window

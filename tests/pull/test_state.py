@@ -47,3 +47,19 @@ def test_save_writes_changes_deletes_dropped_names_and_load_resumes(spark, tmp_p
     rows = DeltaTable(str(lake / "state/pull_state")).to_pandas()
     assert sorted(rows["name"]) == ["cal:u1:2026-W14", "cal:u1:2026-W15"]  # deleted, not nulled
     assert state.save(spark, lake, "msgraph", "calendar", second, second, "run-3") == 0
+
+
+def test_a_run_reads_back_the_domains_the_directory_pulls_saved(spark, tmp_path, monkeypatch):
+    """No roster and no ONA_INTERNAL_DOMAINS: the internal domains are those two vendors'
+    directory pulls recorded; other people rows and other kinds are not domains."""
+    from jobs.stages.context import internal_domains
+    from schemas.state import DOMAINS_NAME
+
+    monkeypatch.delenv("ONA_INTERNAL_DOMAINS", raising=False)
+    lake = tmp_path / "lake"
+    assert internal_domains(None, spark, lake) == frozenset()  # no state table yet
+    state.save(spark, lake, "msgraph", "people", {}, {DOMAINS_NAME: "example.org,corp.example.org",
+                                                      "delta:users": "link-1"}, "run-1")
+    state.save(spark, lake, "google", "people", {}, {DOMAINS_NAME: "example.net"}, "run-2")
+    state.save(spark, lake, "google", "email", {}, {DOMAINS_NAME: "not-a-directory.example"}, "run-2")
+    assert internal_domains(None, spark, lake) == {"example.org", "corp.example.org", "example.net"}

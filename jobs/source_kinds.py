@@ -101,6 +101,10 @@ def vendor_kinds(vendor: str) -> tuple[str, ...]:
 
 
 LANDING_FOLDERS = {name: kind.landing_folder for name, kind in KINDS.items()}
+# The opt-out list lives next to the rosters, in the people folder (docs/privacy.md, "Opt-out"),
+# but is not a roster: nobody on it may become a person, a domain or a row.
+OPT_OUT_FILE = "opt_out.csv"
+
 # The flag file a writer drops in a landing folder once an export is complete (not data): the
 # Airflow watchers trigger on it, the landing manifest does not count it as a file.
 READY_FLAG = "_READY"
