@@ -11,31 +11,20 @@ from datetime import date, datetime, timezone
 import pytest
 from pyspark.sql import Row
 from pyspark.sql import functions as F
-from pyspark.sql.types import (
-    ArrayType,
-    BooleanType,
-    DateType,
-    DoubleType,
-    LongType,
-    MapType,
-    StringType,
-    StructField,
-    StructType,
-    TimestampType,
-)
+from pyspark.sql import types as T
 
 from jobs.frames import empty_frame, frame_from_rows
 
-ATTENDEE = StructType([StructField("person", StringType(), False), StructField("role", StringType(), True)])
-MEETINGS = StructType([
-    StructField("record_id", StringType(), False),
-    StructField("starts_at", TimestampType(), False),
-    StructField("week_start", DateType(), False),
-    StructField("minutes", DoubleType(), True),
-    StructField("attendees", ArrayType(ATTENDEE, False), False),
-    StructField("reasons", MapType(StringType(), LongType(), False), True),
-    StructField("tags", ArrayType(StringType(), True), True),
-    StructField("is_recurring", BooleanType(), False),
+ATTENDEE = T.StructType([T.StructField("person", T.StringType(), False), T.StructField("role", T.StringType(), True)])
+MEETINGS = T.StructType([
+    T.StructField("record_id", T.StringType(), False),
+    T.StructField("starts_at", T.TimestampType(), False),
+    T.StructField("week_start", T.DateType(), False),
+    T.StructField("minutes", T.DoubleType(), True),
+    T.StructField("attendees", T.ArrayType(ATTENDEE, False), False),
+    T.StructField("reasons", T.MapType(T.StringType(), T.LongType(), False), True),
+    T.StructField("tags", T.ArrayType(T.StringType(), True), True),
+    T.StructField("is_recurring", T.BooleanType(), False),
 ])
 NINE_UTC = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -68,7 +57,7 @@ def test_rows_as_tuples_or_mappings_come_back_with_their_values_and_schema(spark
 def test_no_python_task_builds_the_frame(spark):
     """A list's frame is read back by a PythonRDD (a Python task each time a query reads it);
     the Arrow frame's lineage holds none. Sabotage check: the list's frame does."""
-    schema = StructType([StructField("n", LongType(), False)])
+    schema = T.StructType([T.StructField("n", T.LongType(), False)])
     assert "PythonRDD" in _lineage(spark.createDataFrame([(1,)], schema))
     assert "PythonRDD" not in _lineage(frame_from_rows(spark, [(1,)], schema))
 
@@ -79,9 +68,9 @@ def test_a_naive_time_is_a_local_time_as_in_pyspark_rows(spark, monkeypatch):
     monkeypatch.setenv("TZ", "America/New_York")
     time.tzset()
     try:
-        schema = StructType([StructField("at", TimestampType(), False),
-                             StructField("attendees", ArrayType(StructType([
-                                 StructField("seen_at", TimestampType(), True)]), False), False)])
+        schema = T.StructType([T.StructField("at", T.TimestampType(), False),
+                             T.StructField("attendees", T.ArrayType(T.StructType([
+                                 T.StructField("seen_at", T.TimestampType(), True)]), False), False)])
         df = frame_from_rows(spark, [(datetime(2026, 3, 2, 9, 0), [{"seen_at": datetime(2026, 3, 2, 10, 30)}])],
                              schema)
         shown = df.select(F.date_format("at", "HH:mm").alias("at"),
@@ -108,14 +97,14 @@ def test_a_none_the_schema_forbids_is_refused_with_where_it_is(spark, row, where
 
 
 def test_nones_the_schema_allows_pass_even_inside_a_missing_struct(spark):
-    schema = StructType([StructField("who", ATTENDEE, True), StructField("tags", ArrayType(StringType(), True), True)])
+    schema = T.StructType([T.StructField("who", ATTENDEE, True), T.StructField("tags", T.ArrayType(T.StringType(), True), True)])
     rows = frame_from_rows(spark, [(None, [None]), ({"person": "p", "role": None}, None)], schema).collect()
     assert rows == [Row(who=None, tags=[None]), Row(who=Row(person="p", role=None), tags=None)]
 
 
 @pytest.mark.parametrize("value", ["three", 2.5, [1]])
 def test_a_value_of_the_wrong_type_is_refused_with_its_column(spark, value):
-    schema = StructType([StructField("record_id", StringType(), False), StructField("read", LongType(), False)])
+    schema = T.StructType([T.StructField("record_id", T.StringType(), False), T.StructField("read", T.LongType(), False)])
     with pytest.raises(TypeError, match=r"^column read \(bigint\): "):
         frame_from_rows(spark, [("r1", 3), ("r2", value)], schema)
 
@@ -126,13 +115,13 @@ def test_a_float_in_a_whole_number_map_value_is_refused_not_truncated(spark):
 
 
 def test_a_row_of_another_width_is_refused(spark):
-    schema = StructType([StructField("record_id", StringType(), False), StructField("read", LongType(), True)])
+    schema = T.StructType([T.StructField("record_id", T.StringType(), False), T.StructField("read", T.LongType(), True)])
     with pytest.raises(ValueError, match=r"^rows of \[1, 2\] values for a schema of 2 columns"):
         frame_from_rows(spark, [("r1", 3), ("r2",)], schema)  # zip would have cut every row to one value
 
 
 def test_many_rows_keep_every_value_in_one_partition_per_core(spark):
-    schema = StructType([StructField("n", LongType(), False)])
+    schema = T.StructType([T.StructField("n", T.LongType(), False)])
     df = frame_from_rows(spark, [(n,) for n in range(25_000)], schema)  # three Arrow batches
     assert df.rdd.getNumPartitions() == spark.sparkContext.defaultParallelism
     totals = df.agg(F.count("*").alias("rows"), F.sum("n").alias("sum")).first()
@@ -146,8 +135,8 @@ def test_no_rows_make_the_empty_frame(spark):
 
 
 def test_an_empty_frame_keeps_its_schema_and_has_no_partition_to_run(spark):
-    schema = StructType([StructField("person", StringType(), False), StructField("degree", LongType(), True),
-                         StructField("groups", ArrayType(StringType(), False), True)])
+    schema = T.StructType([T.StructField("person", T.StringType(), False), T.StructField("degree", T.LongType(), True),
+                         T.StructField("groups", T.ArrayType(T.StringType(), False), True)])
     df = empty_frame(spark, schema)
 
     assert df.schema == schema  # NOT NULL and element nullability as given
