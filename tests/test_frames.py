@@ -97,14 +97,16 @@ def test_a_none_the_schema_forbids_is_refused_with_where_it_is(spark, row, where
 
 
 def test_nones_the_schema_allows_pass_even_inside_a_missing_struct(spark):
-    schema = T.StructType([T.StructField("who", ATTENDEE, True), T.StructField("tags", T.ArrayType(T.StringType(), True), True)])
+    schema = T.StructType([T.StructField("who", ATTENDEE, True),
+                           T.StructField("tags", T.ArrayType(T.StringType(), True), True)])
     rows = frame_from_rows(spark, [(None, [None]), ({"person": "p", "role": None}, None)], schema).collect()
     assert rows == [Row(who=None, tags=[None]), Row(who=Row(person="p", role=None), tags=None)]
 
 
 @pytest.mark.parametrize("value", ["three", 2.5, [1]])
 def test_a_value_of_the_wrong_type_is_refused_with_its_column(spark, value):
-    schema = T.StructType([T.StructField("record_id", T.StringType(), False), T.StructField("read", T.LongType(), False)])
+    schema = T.StructType([T.StructField("record_id", T.StringType(), False),
+                           T.StructField("read", T.LongType(), False)])
     with pytest.raises(TypeError, match=r"^column read \(bigint\): "):
         frame_from_rows(spark, [("r1", 3), ("r2", value)], schema)
 
@@ -115,7 +117,8 @@ def test_a_float_in_a_whole_number_map_value_is_refused_not_truncated(spark):
 
 
 def test_a_row_of_another_width_is_refused(spark):
-    schema = T.StructType([T.StructField("record_id", T.StringType(), False), T.StructField("read", T.LongType(), True)])
+    schema = T.StructType([T.StructField("record_id", T.StringType(), False),
+                           T.StructField("read", T.LongType(), True)])
     with pytest.raises(ValueError, match=r"^rows of \[1, 2\] values for a schema of 2 columns"):
         frame_from_rows(spark, [("r1", 3), ("r2",)], schema)  # zip would have cut every row to one value
 
