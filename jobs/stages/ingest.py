@@ -160,10 +160,9 @@ def _load(ctx: RunContext, source: str, outcome: ParseOutcome, summary: SourceSu
         bots = sum(1 for r in unique.values() if r.get("sender") is None and r.get("subtype"))
         if bots:
             summary.unjoined[BOT_MESSAGES] = summary.unjoined.get(BOT_MESSAGES, 0) + bots
-    names = table.schema.fieldNames()
     if unique or replace_file_refs:
-        rows = [tuple({**provenance, **row}.get(n) for n in names) for row in unique.values()]
-        rows_df = frame_from_rows(ctx.spark, rows, table.schema)
+        # Rows by column name: frame_from_rows leaves a column the parser did not fill empty.
+        rows_df = frame_from_rows(ctx.spark, [{**provenance, **row} for row in unique.values()], table.schema)
         if ctx.opt_out.people:
             # Dropped before bronze: rows about them go, their mentions are removed.
             dropped = rows_df.where(drops(table, ctx.opt_out.people)).count()
@@ -234,12 +233,8 @@ def _record_ingest_runs(ctx: RunContext, summaries: list[SourceSummary]) -> None
     """One quality/ingest_runs row per source and origin ingested (the table's key), written
     once: appended, in one commit for all of them."""
     finished_at = datetime.now(timezone.utc)
-    names = INGEST_RUNS_TABLE.schema.fieldNames()
-    rows = []
-    for summary in summaries:
-        values = {**asdict(summary), "run_id": ctx.run_id, "key_version": ctx.pseudo.key_version,
-                  "finished_at": finished_at}
-        rows.append(tuple(values.get(name) for name in names))
+    rows = [{**asdict(summary), "run_id": ctx.run_id, "key_version": ctx.pseudo.key_version,
+             "finished_at": finished_at} for summary in summaries]
     if not rows:
         return
     ingested = "+".join(f"{s.source}/{s.origin}" for s in summaries)
